@@ -1,0 +1,124 @@
+// pinion/openssl/enforcer.h — pin enforcement inside a real OpenSSL handshake.
+//
+//   pinion::PolicyStore store(*pinion::LoadPolicyFile("pins.toml"));
+//   auto enforcer = pinion::openssl::Enforcer::Create(store);
+//   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+//   SSL_CTX_set_default_verify_paths(ctx);
+//   (*enforcer)->InstallOn(ctx);                     // once per SSL_CTX
+//   SSL* ssl = SSL_new(ctx);
+//   (*enforcer)->PrepareConnection(ssl, "api.example.com", 443);  // SNI + host check + pins
+//   if (SSL_connect(ssl) != 1 && pinion::openssl::Enforcer::IsPinFailure(ssl))
+//     std::cerr << pinion::openssl::Enforcer::GetVerdict(ssl)->Explain();
+//
+// How it layers on OpenSSL (client side):
+// - OpenSSL's own X509_verify_cert runs first with the host name set, so path,
+//   validity and host name are checked exactly as without pinion; pins are
+//   evaluated only when that succeeded, on the chain OpenSSL *built*
+//   (X509_STORE_CTX_get0_chain), never on the list the server sent.
+// - A rule with `anchors = "bundle.pem"` replaces the trust store for that
+//   rule's hosts only.
+// - A pin failure fails the handshake with verify result
+//   X509_V_ERR_APPLICATION_VERIFICATION; IsPinFailure() tells it apart from
+//   other failures and GetVerdict() explains it.
+// - Resumed sessions carry no chain. The decision of the full handshake is
+//   stored on the session with the policy snapshot it used; a session is only
+//   offered for resumption while that snapshot is still current and for the
+//   same host and port. Otherwise pinion drops it before the ClientHello, so a
+//   full handshake (and a fresh pin check) takes place.
+// The Enforcer must outlive every SSL_CTX it is installed on.
+#ifndef PINION_OPENSSL_ENFORCER_H_
+#define PINION_OPENSSL_ENFORCER_H_
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pinion/clock.h"
+#include "pinion/evaluate.h"
+#include "pinion/policy_store.h"
+#include "pinion/result.h"
+#include "pinion/verdict.h"
+
+namespace pinion::openssl {
+
+struct EnforcerOptions {
+  // Time source for policy expiry. Certificate validity uses OpenSSL's own time.
+  const Clock* clock = &SystemClock::Instance();
+  // Debugging-proxy override (see evaluate.h). Off when null. Only code can
+  // turn it on; every use is logged through `log`.
+  const DebugProxyOverride* debug_override = nullptr;
+  // Called with every verdict, on the handshake thread: hand it off, don't block.
+  std::function<void(const Verdict&)> on_verdict;
+  // Loud warnings (debug override used, misuse detected). Default: stderr.
+  std::function<void(std::string_view)> log;
+};
+
+// ChainCheck is the outcome of CheckChain: validation first, then pins.
+struct ChainCheck {
+  Status validation;                // kChainValidation / kHostnameMismatch when it failed
+  std::optional<Verdict> verdict;   // set only when validation succeeded
+  std::vector<std::vector<std::uint8_t>> validated_chain_der;  // OpenSSL's built chain
+};
+
+class Enforcer {
+ public:
+  // Create builds an enforcer reading policies from `store` (which must
+  // outlive it).
+  static Result<std::unique_ptr<Enforcer>> Create(PolicyStore& store,
+                                                  EnforcerOptions options = {});
+  ~Enforcer();
+  Enforcer(const Enforcer&) = delete;
+  Enforcer& operator=(const Enforcer&) = delete;
+
+  // InstallOn hooks certificate verification and session handling of a
+  // client SSL_CTX and turns on SSL_VERIFY_PEER. kTlsSetup when the context
+  // already has another enforcer or a cert-verify callback of its own.
+  Status InstallOn(SSL_CTX* ctx);
+
+  // PrepareConnection names the host (and port, for reports) this SSL
+  // connects to: sets SNI (DNS names only), OpenSSL's host-name or IP check,
+  // and SSL_VERIFY_PEER. Call it before SSL_connect. kHostSyntax for a bad name.
+  Status PrepareConnection(SSL* ssl, std::string_view host, std::uint16_t port);
+
+  // CheckChain validates `chain` (leaf first, then intermediates) for `host`
+  // at `at` against `trust` (or the rule's own anchors) exactly as a handshake
+  // would, then evaluates pins on the chain OpenSSL built. Offline: no network.
+  ChainCheck CheckChain(const std::vector<std::vector<std::uint8_t>>& chain, std::string_view host,
+                        std::uint16_t port, TimePoint at, X509_STORE* trust) const;
+
+  // GetVerdict returns the verdict recorded for `ssl`'s handshake (null when
+  // none was made, e.g. validation failed before pinning).
+  static std::shared_ptr<const Verdict> GetVerdict(const SSL* ssl);
+  // IsPinFailure: the handshake failed because pins rejected the chain.
+  static bool IsPinFailure(const SSL* ssl);
+
+ private:
+  struct PreparedAnchors;
+  Enforcer(PolicyStore& store, EnforcerOptions options);
+
+  static int VerifyCallback(X509_STORE_CTX* store_ctx, void* arg);
+  static void InfoCallback(const SSL* ssl, int where, int ret);
+  // VerifyAndPin runs OpenSSL's verification then the evaluator; shared by
+  // handshakes and CheckChain. Returns the verdict (null if validation failed).
+  std::shared_ptr<Verdict> VerifyAndPin(X509_STORE_CTX* store_ctx, const PolicySnapshot& policy,
+                                        const std::string& host, std::uint16_t port,
+                                        TimePoint now) const;
+  // AnchorsFor returns the trusted stack replacing the store for `rule`, or null.
+  STACK_OF(X509) * AnchorsFor(const PolicySnapshot& policy, const DomainRule* rule) const;
+  void Log(std::string_view message) const;
+
+  PolicyStore& store_;
+  EnforcerOptions options_;
+  mutable std::mutex anchors_mutex_;
+  mutable std::shared_ptr<PreparedAnchors> anchors_;  // for one snapshot; guarded by anchors_mutex_
+};
+
+}  // namespace pinion::openssl
+
+#endif  // PINION_OPENSSL_ENFORCER_H_

@@ -1,0 +1,30 @@
+# One helper per target kind, so every target gets the same warnings and
+# standard (STYLE.md rule 17).
+
+set(PINION_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
+    -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
+    -Wnull-dereference -Wimplicit-fallthrough -Wswitch
+    -Wno-missing-field-initializers)  # designated initializers rely on member defaults
+if(PINION_WERROR)
+  list(APPEND PINION_WARNINGS -Werror)
+endif()
+
+function(pinion_apply_warnings target)
+  target_compile_options(${target} PRIVATE ${PINION_WARNINGS})
+  target_compile_features(${target} PUBLIC cxx_std_20)
+endfunction()
+
+# pinion_cc_test(NAME SOURCES ... LIBS ...): a GoogleTest binary registered with CTest.
+function(pinion_cc_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  pinion_apply_warnings(${name})
+  # Test code uses OpenSSL's C API directly to build PKIs; its casts are OpenSSL's idiom.
+  target_compile_options(${name} PRIVATE -Wno-old-style-cast -Wno-conversion)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    PINION_TESTDATA_DIR="${PINION_TESTDATA_DIR}"
+    PINION_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  include(GoogleTest)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()

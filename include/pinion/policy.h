@@ -1,0 +1,120 @@
+// pinion/policy.h — a pin policy: which hosts are pinned, to what, and how.
+//
+// A Policy is an immutable, versioned snapshot, shared as
+// `PolicySnapshot = std::shared_ptr<const Policy>` so running handshakes keep
+// the snapshot they started with while a new one is swapped in (policy_store.h).
+// Load one from a file with LoadPolicyFile (policy_loader.h) or build one in
+// code with Policy::Create.
+//
+// Rule precedence (most specific wins, see docs/POLICY.md):
+//   1. an exact rule for the host;
+//   2. a "*.parent" rule where parent is the host minus its first label;
+//   3. subtree rules ("**.name" / include_subdomains), longest name first.
+#ifndef PINION_POLICY_H_
+#define PINION_POLICY_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "pinion/host_pattern.h"
+#include "pinion/pin.h"
+#include "pinion/result.h"
+
+namespace pinion {
+
+// Bounds every loaded policy must respect (rule 4 of STYLE.md: bound every input).
+inline constexpr std::size_t kMaxPolicyBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxPolicyDomains = 100000;
+inline constexpr std::size_t kMaxPinsPerDomain = 64;
+inline constexpr std::size_t kMaxReportUris = 8;
+inline constexpr std::size_t kMaxAnchorsPerDomain = 256;
+
+enum class EnforcementMode : std::uint8_t { kEnforce, kReportOnly };
+// ExpiryAction says what happens once `expires` has passed.
+enum class ExpiryAction : std::uint8_t {
+  kAllow,    // stop enforcing (fail open, reported): no lock-out after a missed update
+  kEnforce,  // keep enforcing
+};
+
+std::string_view EnforcementModeName(EnforcementMode mode);  // "enforce" | "report-only"
+std::string_view ExpiryActionName(ExpiryAction action);      // "allow" | "enforce"
+
+// PinEntry is one expected pin with a human label ("backup key, offline").
+struct PinEntry {
+  Pin pin;
+  std::string label;
+};
+
+// TrustAnchors: "system" (the TLS library's store), or a PEM bundle whose
+// certificates replace the store for this rule's hosts only.
+struct TrustAnchors {
+  std::string path;  // empty = system store
+  std::vector<std::vector<std::uint8_t>> certificates_der;
+  bool use_system() const { return path.empty(); }
+};
+
+// DomainRule is one [[domain]] entry.
+struct DomainRule {
+  HostPattern host;
+  EnforcementMode mode = EnforcementMode::kEnforce;
+  std::optional<std::chrono::sys_seconds> expires;
+  ExpiryAction on_expiry = ExpiryAction::kAllow;
+  std::vector<std::string> report_uris;
+  TrustAnchors anchors;
+  std::vector<PinEntry> pins;
+
+  // IsExpired: true once `now` has reached `expires`.
+  bool IsExpired(std::chrono::sys_seconds now) const { return expires && now >= *expires; }
+};
+
+class Policy;
+using PolicySnapshot = std::shared_ptr<const Policy>;
+
+class Policy {
+ public:
+  // Create validates and indexes rules: no duplicate host pattern, 1 to
+  // kMaxPinsPerDomain pins per rule, no duplicate pin within a rule.
+  // Errors carry the field ("domain[3].host") of the offending rule.
+  static Result<PolicySnapshot> Create(std::uint64_t version, std::vector<DomainRule> rules);
+
+  std::uint64_t version() const { return version_; }
+  std::span<const DomainRule> rules() const { return rules_; }
+
+  // FindRule returns the most specific rule covering `normalized_host`
+  // (see NormalizeHostName), or null when the host is not pinned.
+  const DomainRule* FindRule(std::string_view normalized_host) const;
+
+  // CheckInvariants verifies the indexes agree with rules(); for tests and fuzzers.
+  bool CheckInvariants() const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Index = std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>>;
+
+  Policy() = default;
+  const Index& IndexFor(HostPatternKind kind) const;
+  Index& IndexFor(HostPatternKind kind) {
+    return const_cast<Index&>(static_cast<const Policy*>(this)->IndexFor(kind));
+  }
+
+  std::uint64_t version_ = 0;
+  std::vector<DomainRule> rules_;
+  Index exact_;     // base → rule index
+  Index wildcard_;  // base (the parent) → rule index
+  Index subtree_;   // base → rule index
+};
+
+}  // namespace pinion
+
+#endif  // PINION_POLICY_H_

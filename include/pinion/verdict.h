@@ -1,0 +1,84 @@
+// pinion/verdict.h — the outcome of evaluating a validated chain against a policy.
+//
+// A Verdict says whether to allow the connection, why, which pin matched,
+// every validated certificate's pins, and can explain itself so that a
+// failure can be debugged from the message alone:
+//
+//   if (!verdict.allowed()) std::cerr << verdict.Explain();
+//
+// A Verdict keeps the policy snapshot it was made with alive, so rule() and
+// matched_pin() stay valid for the Verdict's lifetime.
+#ifndef PINION_VERDICT_H_
+#define PINION_VERDICT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pinion/clock.h"
+#include "pinion/pin.h"
+#include "pinion/policy.h"
+
+namespace pinion {
+
+enum class Decision : std::uint8_t { kAllow, kReject };
+
+enum class VerdictReason : std::uint8_t {
+  kMatched,             // a pin matched a certificate of the validated chain → allow
+  kNotPinned,           // no rule covers the host → allow
+  kPolicyExpired,       // the rule expired and on_expiry = "allow" → allow (fail open, reported)
+  kReportOnlyMismatch,  // no pin matched, rule is report-only → allow and report
+  kMismatch,            // no pin matched, rule enforces → reject
+  kDebugOverride,       // no pin matched, but the chain ends at an explicitly allowed
+                        // debugging-proxy CA (EvaluateOptions::debug_override) → allow, logged
+  kInvalidHost,         // the host name given is not a valid name → reject (fail closed)
+};
+
+// VerdictReasonName: "matched", "not-pinned", "policy-expired",
+// "report-only-mismatch", "mismatch", "debug-override", "invalid-host".
+std::string_view VerdictReasonName(VerdictReason reason);
+std::string_view DecisionName(Decision decision);  // "allow" | "reject"
+
+// CertificatePins lists the pins computed for one validated certificate:
+// always its SPKI SHA-256, plus any other digest the matching rule pins with.
+struct CertificatePins {
+  Pin spki_sha256;
+  std::vector<Pin> other;
+};
+
+struct Verdict {
+  Decision decision = Decision::kAllow;
+  VerdictReason reason = VerdictReason::kNotPinned;
+  std::string host;  // normalized when valid, as given otherwise
+  std::uint16_t port = 0;
+  TimePoint evaluated_at;
+  std::uint64_t policy_version = 0;
+  PolicySnapshot policy;            // keeps `rule` alive
+  const DomainRule* rule = nullptr;  // null when not pinned
+  std::optional<std::size_t> matched_pin_index;    // into rule->pins
+  std::optional<std::size_t> matched_chain_index;  // 0 = leaf
+  std::vector<CertificatePins> chain_pins;         // empty when not pinned
+  // DER of the validated chain; kept only when no pin matched, for
+  // explanations and reports.
+  std::vector<std::vector<std::uint8_t>> validated_chain_der;
+  // DER of the chain the server sent, attached by adapters for explanations
+  // and reports; never used for the decision.
+  std::vector<std::vector<std::uint8_t>> served_chain_der;
+  bool resumed_session = false;  // set by adapters: decision carried over from the full handshake
+
+  bool allowed() const { return decision == Decision::kAllow; }
+  const PinEntry* matched_pin() const {
+    return rule != nullptr && matched_pin_index ? &rule->pins[*matched_pin_index] : nullptr;
+  }
+  // Summary is one line: "ALLOW api.example.com:443 matched sha256/… (leaf key 2026) at depth 0".
+  std::string Summary() const;
+  // Explain lists the validated chain's pins next to the expected ones, the
+  // served chain when attached, and what to do next.
+  std::string Explain() const;
+};
+
+}  // namespace pinion
+
+#endif  // PINION_VERDICT_H_

@@ -1,0 +1,186 @@
+#include "pinion/host_pattern.h"
+
+#include <arpa/inet.h>
+#include <idn2.h>
+#include <libpsl.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace pinion {
+namespace {
+
+constexpr std::size_t kMaxHostLength = 253;
+constexpr std::size_t kMaxLabelLength = 63;
+
+Error HostError(std::string_view host, std::string reason) {
+  return Error(ErrorCode::kHostSyntax, "'" + std::string(host) + "': " + reason);
+}
+
+std::string CanonicalIp(std::string_view text) {
+  std::string copy(text);
+  unsigned char buffer[16];
+  char out[INET6_ADDRSTRLEN];
+  if (inet_pton(AF_INET, copy.c_str(), buffer) == 1 &&
+      inet_ntop(AF_INET, buffer, out, sizeof out) != nullptr) {
+    return out;
+  }
+  if (inet_pton(AF_INET6, copy.c_str(), buffer) == 1 &&
+      inet_ntop(AF_INET6, buffer, out, sizeof out) != nullptr) {
+    return out;
+  }
+  return {};
+}
+
+// Checks LDH labels (plus '_', which real service names use) on an ASCII,
+// lower-case name.
+Status ValidateLabels(std::string_view original, std::string_view name) {
+  if (name.empty()) return HostError(original, "empty host name");
+  if (name.size() > kMaxHostLength) return HostError(original, "longer than 253 characters");
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    std::size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view label = name.substr(start, end - start);
+    if (label.empty()) return HostError(original, "empty label");
+    if (label.size() > kMaxLabelLength) return HostError(original, "a label is over 63 characters");
+    for (char c : label) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      if (!ok) {
+        return HostError(original, std::string("invalid character '") + c + "'");
+      }
+    }
+    if (label.front() == '-' || label.back() == '-') {
+      return HostError(original, "a label starts or ends with '-'");
+    }
+    start = end + 1;
+  }
+  return OkStatus();
+}
+
+const psl_ctx_t* PublicSuffixList() {
+  // psl_latest picks the newer of libpsl's built-in list and the system's
+  // /usr/share/publicsuffix copy; both are read-only after loading.
+  static const psl_ctx_t* const kList = [] {
+    const psl_ctx_t* latest = psl_latest(nullptr);
+    return latest != nullptr ? latest : psl_builtin();
+  }();
+  return kList;
+}
+
+}  // namespace
+
+bool IsIpLiteral(std::string_view normalized_host) {
+  return !CanonicalIp(normalized_host).empty();
+}
+
+bool IsPublicSuffix(std::string_view normalized_name) {
+  const psl_ctx_t* list = PublicSuffixList();
+  std::string name(normalized_name);
+  // Without any list at all, refuse every wildcard rather than allow "*.com".
+  if (list == nullptr) return true;
+  return psl_is_public_suffix2(list, name.c_str(), PSL_TYPE_ANY) != 0;
+}
+
+Result<std::string> NormalizeHostName(std::string_view host) {
+  std::string_view original = host;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    std::string ip = CanonicalIp(host.substr(1, host.size() - 2));
+    if (ip.empty() || ip.find(':') == std::string::npos) {
+      return HostError(original, "brackets hold something that is not an IPv6 address");
+    }
+    return ip;
+  }
+  if (host.ends_with('.')) host.remove_suffix(1);
+  if (host.empty()) return HostError(original, "empty host name");
+  if (host.size() > 4 * kMaxHostLength) return HostError(original, "host name too long");
+  if (std::string ip = CanonicalIp(host); !ip.empty()) return ip;
+
+  bool ascii = std::all_of(host.begin(), host.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  std::string name;
+  if (ascii) {
+    name.assign(host);
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+      return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    });
+  } else {
+    std::string input(host);
+    char* output = nullptr;
+    int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(input.c_str()),
+                            reinterpret_cast<uint8_t**>(&output),
+                            IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK) {
+      return HostError(original, std::string("not a valid internationalised name: ") +
+                                     idn2_strerror(rc));
+    }
+    name = output;
+    idn2_free(output);
+  }
+  PINION_TRY(ValidateLabels(original, name));
+  return name;
+}
+
+Result<HostPattern> HostPattern::Parse(std::string_view text, bool include_subdomains) {
+  HostPatternKind kind = include_subdomains ? HostPatternKind::kSubtree : HostPatternKind::kExact;
+  std::string_view rest = text;
+  if (rest.starts_with("**.")) {
+    kind = HostPatternKind::kSubtree;
+    rest.remove_prefix(3);
+  } else if (rest.starts_with("*.")) {
+    if (include_subdomains) {
+      return HostError(text,
+                       "'*.' means exactly one more label and cannot be combined with "
+                       "include_subdomains; write '**.' + the name (or the name with "
+                       "include_subdomains = true) to cover every level");
+    }
+    kind = HostPatternKind::kWildcard;
+    rest.remove_prefix(2);
+  }
+  if (rest.find('*') != std::string_view::npos) {
+    return HostError(text, "a wildcard is only allowed as a leading '*.' or '**.'");
+  }
+  PINION_ASSIGN_OR_RETURN(std::string base, NormalizeHostName(rest));
+  if (IsIpLiteral(base)) {
+    if (kind != HostPatternKind::kExact) {
+      return HostError(text, "IP addresses match only exactly; drop the wildcard or include_subdomains");
+    }
+    return HostPattern(kind, std::move(base));
+  }
+  if (kind != HostPatternKind::kExact && IsPublicSuffix(base)) {
+    return Error(ErrorCode::kHostPublicSuffix,
+                 "'" + std::string(text) + "' would pin every site under the public suffix '" +
+                     base + "'; pin a registrable domain below it instead");
+  }
+  return HostPattern(kind, std::move(base));
+}
+
+bool HostPattern::Matches(std::string_view host) const {
+  switch (kind_) {
+    case HostPatternKind::kExact:
+      return host == base_;
+    case HostPatternKind::kWildcard: {
+      if (host.size() < base_.size() + 2 || !host.ends_with(base_)) return false;
+      std::string_view label = host.substr(0, host.size() - base_.size());
+      // label is "x." with x non-empty and free of dots.
+      return label.back() == '.' && label.size() >= 2 &&
+             label.find('.') == label.size() - 1;
+    }
+    case HostPatternKind::kSubtree:
+      if (host == base_) return true;
+      return host.size() > base_.size() + 1 && host.ends_with(base_) &&
+             host[host.size() - base_.size() - 1] == '.';
+  }
+  return false;
+}
+
+std::string HostPattern::ToString() const {
+  switch (kind_) {
+    case HostPatternKind::kExact: return base_;
+    case HostPatternKind::kWildcard: return "*." + base_;
+    case HostPatternKind::kSubtree: return "**." + base_;
+  }
+  return base_;
+}
+
+}  // namespace pinion

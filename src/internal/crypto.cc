@@ -1,0 +1,87 @@
+#include "internal/crypto.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace pinion::internal {
+namespace {
+
+// Fetching the EVP_MD once avoids OpenSSL 3's per-call algorithm lookup on
+// the handshake path. The fetched objects live for the process.
+const EVP_MD* FetchedMd(HashAlgorithm algorithm) {
+  static const EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static const EVP_MD* const kSha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
+  static const EVP_MD* const kSha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr);
+  switch (algorithm) {
+    case HashAlgorithm::kSha256: return kSha256;
+    case HashAlgorithm::kSha384: return kSha384;
+    case HashAlgorithm::kSha512: return kSha512;
+  }
+  return nullptr;
+}
+
+bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         c == '+' || c == '/';
+}
+
+}  // namespace
+
+std::size_t Digest(HashAlgorithm algorithm, std::span<const std::uint8_t> data,
+                   std::span<std::uint8_t> out) {
+  const EVP_MD* md = FetchedMd(algorithm);
+  unsigned int length = 0;
+  // Failure here means libcrypto itself is broken (no default provider): there
+  // is no safe way to go on pinning, so stop rather than compare garbage.
+  if (md == nullptr || out.size() < DigestSize(algorithm) ||
+      EVP_Digest(data.data(), data.size(), out.data(), &length, md, nullptr) != 1) {
+    std::abort();
+  }
+  return length;
+}
+
+std::string Base64Encode(std::span<const std::uint8_t> data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
+                                static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
+
+Result<std::vector<std::uint8_t>> Base64DecodeStrict(std::string_view text) {
+  if (text.empty()) return Error(ErrorCode::kPinBase64, "empty base64 digest");
+  for (char c : text) {
+    if (c == '-' || c == '_') {
+      return Error(ErrorCode::kPinBase64,
+                   "base64url character '" + std::string(1, c) +
+                       "': pins use the standard alphabet ('+' and '/')");
+    }
+  }
+  std::size_t padding = 0;
+  while (padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  for (std::size_t i = 0; i < text.size() - padding; ++i) {
+    if (!IsBase64Char(text[i])) {
+      return Error(ErrorCode::kPinBase64, "invalid base64 character at offset " +
+                                              std::to_string(i));
+    }
+  }
+  if (text.size() % 4 != 0 || padding > 2) {
+    return Error(ErrorCode::kPinBase64,
+                 "base64 length " + std::to_string(text.size()) +
+                     " is not a multiple of 4 (is the '=' padding missing?)");
+  }
+  std::vector<std::uint8_t> out(text.size() / 4 * 3);
+  int decoded = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (decoded < 0) return Error(ErrorCode::kPinBase64, "invalid base64");
+  out.resize(static_cast<std::size_t>(decoded) - padding);
+  // Re-encoding must give the input back: rejects non-zero bits hidden in the
+  // padding, so one digest has exactly one text form.
+  if (Base64Encode(out) != text) {
+    return Error(ErrorCode::kPinBase64, "non-canonical base64 (stray bits before the padding)");
+  }
+  return out;
+}
+
+}  // namespace pinion::internal

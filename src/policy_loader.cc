@@ -1,0 +1,333 @@
+#include "pinion/policy_loader.h"
+
+#include <set>
+
+#include "internal/config_value.h"
+#include "pinion/pin_source.h"
+
+namespace pinion {
+namespace {
+
+using internal::ConfigValue;
+using Kind = ConfigValue::Kind;
+
+constexpr std::size_t kMaxLabelLength = 256;
+
+// Everything a schema error needs to name where it happened.
+struct Context {
+  std::string_view source;
+  const PolicyLoadOptions& options;
+
+  Error At(const ConfigValue& node, const std::string& field, ErrorCode code,
+           std::string reason) const {
+    return Error(code, std::move(reason))
+        .WithSource(std::string(source))
+        .WithField(field)
+        .WithPosition(node.line, node.column);
+  }
+  // Relocates an error raised by a value parser (pin, host, date) onto `node`.
+  Error Relocate(Error error, const ConfigValue& node, const std::string& field) const {
+    return std::move(error)
+        .WithSource(std::string(source))
+        .WithField(field)
+        .WithPosition(node.line, node.column);
+  }
+};
+
+// Reads the keys of one table, checking types, and remembers which keys were
+// read so that anything left over is reported as unknown.
+class TableReader {
+ public:
+  TableReader(const ConfigValue& table, std::string field, const Context& context)
+      : table_(table), field_(std::move(field)), context_(context) {}
+
+  std::string FieldOf(std::string_view key) const {
+    return field_.empty() ? std::string(key) : field_ + "." + std::string(key);
+  }
+
+  // Get returns the value of `key` if present, checking it is of one of `kinds`.
+  Result<const ConfigValue*> Get(std::string_view key, std::initializer_list<Kind> kinds,
+                                 bool required) {
+    known_.insert(std::string(key));
+    for (const auto& [name, value] : table_.table) {
+      if (name != key) continue;
+      for (Kind kind : kinds) {
+        if (value.kind == kind) return &value;
+      }
+      std::string expected;
+      for (Kind kind : kinds) expected += (expected.empty() ? "" : " or ") + std::string(internal::KindName(kind));
+      return context_.At(value, FieldOf(key), ErrorCode::kPolicySchema,
+                         "expected " + expected + ", found " +
+                             std::string(internal::KindName(value.kind)));
+    }
+    if (required) {
+      return context_.At(table_, FieldOf(key), ErrorCode::kPolicySchema,
+                         "missing required key '" + std::string(key) + "'");
+    }
+    return static_cast<const ConfigValue*>(nullptr);
+  }
+
+  Status CheckNoUnknownKeys(std::string_view allowed_list) const {
+    for (const auto& [name, value] : table_.table) {
+      if (known_.count(name) == 0) {
+        return context_.At(value, FieldOf(name), ErrorCode::kPolicySchema,
+                           "unknown key '" + name + "' (allowed: " + std::string(allowed_list) +
+                               ")");
+      }
+    }
+    return OkStatus();
+  }
+
+ private:
+  const ConfigValue& table_;
+  std::string field_;
+  const Context& context_;
+  std::set<std::string> known_;
+};
+
+Result<PinEntry> DecodePin(const ConfigValue& node, const std::string& field,
+                           const Context& context) {
+  TableReader reader(node, field, context);
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* pin_text, reader.Get("pin", {Kind::kString}, true));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* label, reader.Get("label", {Kind::kString}, false));
+  PINION_TRY(reader.CheckNoUnknownKeys("pin, label"));
+  auto pin = Pin::Parse(pin_text->string);
+  if (!pin) return context.Relocate(std::move(pin).error(), *pin_text, field + ".pin");
+  PinEntry entry{*pin, label != nullptr ? label->string : std::string()};
+  if (entry.label.size() > kMaxLabelLength) {
+    return context.At(*label, field + ".label", ErrorCode::kInputTooLarge,
+                      "label longer than " + std::to_string(kMaxLabelLength) + " characters");
+  }
+  return entry;
+}
+
+Result<TimePoint> DecodeDate(const ConfigValue& node, const std::string& field,
+                             const Context& context) {
+  if (node.kind == Kind::kDateTime) return node.date_time;
+  auto parsed = ParseTimestamp(node.string);
+  if (!parsed) return context.Relocate(std::move(parsed).error(), node, field);
+  return *parsed;
+}
+
+Status ValidateReportUri(const ConfigValue& node, const std::string& field,
+                         const Context& context) {
+  std::string_view uri = node.string;
+  std::string_view rest;
+  if (uri.starts_with("https://")) {
+    rest = uri.substr(8);
+  } else if (uri.starts_with("http://")) {
+    rest = uri.substr(7);
+  } else {
+    return context.At(node, field, ErrorCode::kPolicySchema,
+                      "report_uri must be an absolute https:// (or http://) URI");
+  }
+  if (rest.empty() || rest.front() == '/' || uri.size() > 2048 ||
+      uri.find_first_of(" \t\r\n\"<>") != std::string_view::npos) {
+    return context.At(node, field, ErrorCode::kPolicySchema, "report_uri has no valid host");
+  }
+  return OkStatus();
+}
+
+Result<TrustAnchors> DecodeAnchors(const ConfigValue& node, const std::string& field,
+                                   const Context& context) {
+  TrustAnchors anchors;
+  if (node.string == "system") return anchors;
+  if (node.string.empty()) {
+    return context.At(node, field, ErrorCode::kPolicyAnchors,
+                      "anchors must be \"system\" or the path of a PEM bundle");
+  }
+  std::filesystem::path path = node.string;
+  if (path.is_relative() && !context.options.base_directory.empty()) {
+    path = context.options.base_directory / path;
+  }
+  auto certificates = ReadCertificatesFromFile(path);
+  if (!certificates) {
+    return context.At(node, field, ErrorCode::kPolicyAnchors,
+                      "cannot use anchors bundle '" + path.string() +
+                          "': " + certificates.error().ToString());
+  }
+  if (certificates->size() > kMaxAnchorsPerDomain) {
+    return context.At(node, field, ErrorCode::kInputTooLarge,
+                      "more than " + std::to_string(kMaxAnchorsPerDomain) + " anchors");
+  }
+  anchors.path = path.string();
+  anchors.certificates_der = std::move(*certificates);
+  return anchors;
+}
+
+Result<DomainRule> DecodeDomain(const ConfigValue& node, const std::string& field,
+                                const Context& context) {
+  TableReader reader(node, field, context);
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* host, reader.Get("host", {Kind::kString}, true));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* subdomains,
+                          reader.Get("include_subdomains", {Kind::kBool}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* mode, reader.Get("mode", {Kind::kString}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* expires,
+                          reader.Get("expires", {Kind::kDateTime, Kind::kString}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* on_expiry,
+                          reader.Get("on_expiry", {Kind::kString}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* report_uri,
+                          reader.Get("report_uri", {Kind::kArray}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* anchors,
+                          reader.Get("anchors", {Kind::kString}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* pins, reader.Get("pins", {Kind::kArray}, true));
+  PINION_TRY(reader.CheckNoUnknownKeys(
+      "host, include_subdomains, mode, expires, on_expiry, report_uri, anchors, pins"));
+
+  auto pattern = HostPattern::Parse(host->string, subdomains != nullptr && subdomains->boolean);
+  if (!pattern) return context.Relocate(std::move(pattern).error(), *host, field + ".host");
+  DomainRule rule{.host = std::move(*pattern)};
+
+  if (mode != nullptr) {
+    if (mode->string == "enforce") {
+      rule.mode = EnforcementMode::kEnforce;
+    } else if (mode->string == "report-only") {
+      rule.mode = EnforcementMode::kReportOnly;
+    } else {
+      return context.At(*mode, field + ".mode", ErrorCode::kPolicySchema,
+                        "mode must be \"enforce\" or \"report-only\", not \"" + mode->string +
+                            "\"");
+    }
+  }
+  if (expires != nullptr) {
+    PINION_ASSIGN_OR_RETURN(rule.expires, DecodeDate(*expires, field + ".expires", context));
+  }
+  if (on_expiry != nullptr) {
+    if (on_expiry->string == "allow") {
+      rule.on_expiry = ExpiryAction::kAllow;
+    } else if (on_expiry->string == "enforce") {
+      rule.on_expiry = ExpiryAction::kEnforce;
+    } else {
+      return context.At(*on_expiry, field + ".on_expiry", ErrorCode::kPolicySchema,
+                        "on_expiry must be \"allow\" or \"enforce\", not \"" +
+                            on_expiry->string + "\"");
+    }
+  }
+  if (report_uri != nullptr) {
+    if (report_uri->array.size() > kMaxReportUris) {
+      return context.At(*report_uri, field + ".report_uri", ErrorCode::kInputTooLarge,
+                        "more than " + std::to_string(kMaxReportUris) + " report URIs");
+    }
+    for (std::size_t i = 0; i < report_uri->array.size(); ++i) {
+      const ConfigValue& uri = report_uri->array[i];
+      std::string uri_field = field + ".report_uri[" + std::to_string(i) + "]";
+      if (uri.kind != Kind::kString) {
+        return context.At(uri, uri_field, ErrorCode::kPolicySchema, "expected a string");
+      }
+      PINION_TRY(ValidateReportUri(uri, uri_field, context));
+      rule.report_uris.push_back(uri.string);
+    }
+  }
+  if (anchors != nullptr) {
+    PINION_ASSIGN_OR_RETURN(rule.anchors, DecodeAnchors(*anchors, field + ".anchors", context));
+  }
+  if (pins->array.size() > kMaxPinsPerDomain) {
+    return context.At(*pins, field + ".pins", ErrorCode::kInputTooLarge,
+                      "more than " + std::to_string(kMaxPinsPerDomain) + " pins");
+  }
+  for (std::size_t i = 0; i < pins->array.size(); ++i) {
+    const ConfigValue& entry = pins->array[i];
+    std::string pin_field = field + ".pins[" + std::to_string(i) + "]";
+    if (entry.kind != Kind::kTable) {
+      return context.At(entry, pin_field, ErrorCode::kPolicySchema,
+                        "expected a table like { pin = \"sha256/...\", label = \"...\" }, found " +
+                            std::string(internal::KindName(entry.kind)));
+    }
+    PINION_ASSIGN_OR_RETURN(PinEntry pin, DecodePin(entry, pin_field, context));
+    rule.pins.push_back(std::move(pin));
+  }
+  return rule;
+}
+
+Result<PolicySnapshot> DecodePolicy(const ConfigValue& root, const Context& context) {
+  TableReader reader(root, "", context);
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* header, reader.Get("policy", {Kind::kTable}, true));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* domains, reader.Get("domain", {Kind::kArray}, false));
+  PINION_TRY(reader.CheckNoUnknownKeys("policy, domain"));
+
+  TableReader header_reader(*header, "policy", context);
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* version,
+                          header_reader.Get("version", {Kind::kInteger}, true));
+  PINION_TRY(header_reader.CheckNoUnknownKeys("version"));
+  if (version->integer < 1) {
+    return context.At(*version, "policy.version", ErrorCode::kPolicySchema,
+                      "version must be a positive integer, raised on every change");
+  }
+
+  std::vector<DomainRule> rules;
+  if (domains != nullptr) {
+    if (domains->array.size() > kMaxPolicyDomains) {
+      return context.At(*domains, "domain", ErrorCode::kInputTooLarge,
+                        "more than " + std::to_string(kMaxPolicyDomains) + " domain rules");
+    }
+    rules.reserve(domains->array.size());
+    for (std::size_t i = 0; i < domains->array.size(); ++i) {
+      const ConfigValue& node = domains->array[i];
+      std::string field = "domain[" + std::to_string(i) + "]";
+      if (node.kind != Kind::kTable) {
+        return context.At(node, field, ErrorCode::kPolicySchema, "expected a table");
+      }
+      PINION_ASSIGN_OR_RETURN(DomainRule rule, DecodeDomain(node, field, context));
+      rules.push_back(std::move(rule));
+    }
+  }
+  auto policy = Policy::Create(static_cast<std::uint64_t>(version->integer), std::move(rules));
+  if (!policy) {
+    // Create names the field; add the position of that domain entry.
+    Error error = std::move(policy).error().WithSource(std::string(context.source));
+    std::size_t index = 0;
+    if (domains != nullptr && std::sscanf(error.field().c_str(), "domain[%zu]", &index) == 1 &&
+        index < domains->array.size()) {
+      const ConfigValue& node = domains->array[index];
+      error = std::move(error).WithPosition(node.line, node.column);
+    }
+    return error;
+  }
+  return policy;
+}
+
+Status CheckPolicySize(std::string_view text, std::string_view source_name) {
+  if (text.size() > kMaxPolicyBytes) {
+    return Error(ErrorCode::kInputTooLarge,
+                 "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes")
+        .WithSource(std::string(source_name));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<PolicySnapshot> ParsePolicyToml(std::string_view text, std::string_view source_name,
+                                       const PolicyLoadOptions& options) {
+  PINION_TRY(CheckPolicySize(text, source_name));
+  PINION_ASSIGN_OR_RETURN(ConfigValue root, internal::ParseToml(text, source_name));
+  return DecodePolicy(root, Context{source_name, options});
+}
+
+Result<PolicySnapshot> ParsePolicyJson(std::string_view text, std::string_view source_name,
+                                       const PolicyLoadOptions& options) {
+  PINION_TRY(CheckPolicySize(text, source_name));
+  PINION_ASSIGN_OR_RETURN(ConfigValue root, internal::ParseJson(text, source_name));
+  if (root.kind != Kind::kTable) {
+    return Error(ErrorCode::kPolicySchema, "the top level must be an object")
+        .WithSource(std::string(source_name));
+  }
+  return DecodePolicy(root, Context{source_name, options});
+}
+
+Result<PolicySnapshot> LoadPolicyFile(const std::filesystem::path& path) {
+  PINION_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes,
+                          ReadFileBounded(path, kMaxPolicyBytes));
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  PolicyLoadOptions options{.base_directory = path.parent_path()};
+  std::string name = path.string();
+  std::string extension = path.extension().string();
+  bool json = extension == ".json";
+  if (extension != ".json" && extension != ".toml") {
+    std::size_t first = text.find_first_not_of(" \t\r\n");
+    json = first != std::string_view::npos && text[first] == '{';
+  }
+  return json ? ParsePolicyJson(text, name, options) : ParsePolicyToml(text, name, options);
+}
+
+}  // namespace pinion
