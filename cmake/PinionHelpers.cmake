@@ -3,7 +3,7 @@
 
 set(PINION_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-    -Wnull-dereference -Wimplicit-fallthrough -Wswitch
+    -Wimplicit-fallthrough -Wswitch
     -Wno-missing-field-initializers)  # designated initializers rely on member defaults
 if(PINION_WERROR)
   list(APPEND PINION_WARNINGS -Werror)

@@ -8,12 +8,27 @@ namespace pinion {
 namespace {
 
 // Hosts arrive from application code on every handshake; most are already
-// lower-case ASCII names without a trailing dot, which need no work.
+// lower-case ASCII names without a trailing dot. This check accepts only
+// names NormalizeHostName would return unchanged (so a malformed name never
+// skips normalization and fails open as "not pinned").
 bool IsAlreadyNormal(std::string_view host) {
-  if (host.empty() || host.back() == '.') return false;
-  return std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-  });
+  if (host.empty() || host.size() > 253) return false;
+  std::size_t label_length = 0;
+  char previous = '.';
+  bool all_digits_and_dots = true;
+  for (char c : host) {
+    if (c == '.') {
+      if (label_length == 0 || previous == '-') return false;
+      label_length = 0;
+    } else {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      if (!ok || (c == '-' && label_length == 0) || ++label_length > 63) return false;
+      if (c < '0' || c > '9') all_digits_and_dots = false;
+    }
+    previous = c;
+  }
+  // An IPv4-looking name takes the slow path so it is canonicalized like any IP.
+  return label_length != 0 && previous != '-' && !all_digits_and_dots;
 }
 
 bool Matches(const Pin& expected, const CertificatePins& pins) {

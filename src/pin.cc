@@ -77,7 +77,10 @@ Result<Pin> Pin::Parse(std::string_view text) {
   for (const PrefixInfo& info : kPrefixes) {
     if (!text.starts_with(info.prefix)) continue;
     std::string_view encoded = text.substr(info.prefix.size());
-    if (encoded.starts_with('/')) {
+    // Base64 may itself begin with '/', so curl's "sha256//" notation is told
+    // apart by length: one character more than the digest's base64.
+    std::size_t base64_length = 4 * ((DigestSize(info.algorithm) + 2) / 3);
+    if (encoded.size() == base64_length + 1 && encoded.starts_with('/')) {
       return Error(ErrorCode::kPinSyntax,
                    "'" + std::string(info.prefix) +
                        "/' is curl's notation; write the pin as '" + std::string(info.prefix) +

@@ -186,7 +186,9 @@ Result<Pin> ParseHexFingerprint(std::string_view text) {
 
 Result<Pin> ParseAnyPin(std::string_view text) {
   text = Trim(text);
-  if (text.starts_with("sha256//")) {
+  // "sha256//X" is curl's notation when X is a whole base64 digest (44
+  // characters); otherwise it is a canonical pin whose base64 starts with '/'.
+  if (text.starts_with("sha256//") && text.size() == 8 + 44) {
     PINION_ASSIGN_OR_RETURN(std::vector<Pin> pins, ParseCurlPinList(text));
     if (pins.size() != 1) return Error(ErrorCode::kPinSyntax, "expected one pin, got a list");
     return pins.front();

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -99,7 +100,17 @@ Result<PinSource> FromPublicKeyDer(std::span<const std::uint8_t> der, bool pkcs1
     return Error(ErrorCode::kKeyParse, "public key does not parse: " + internal::LastOpenSslError())
         .WithField(origin);
   }
-  return FromKey(key.get(), PinSourceKind::kPublicKey, std::move(origin), {});
+  PinSource source = FromKey(key.get(), PinSourceKind::kPublicKey, std::move(origin), {});
+  // A pin must hash the bytes a certificate would carry. OpenSSL accepts some
+  // BER encodings and re-encodes them (testdata/wycheproof): refuse those
+  // rather than pin bytes that differ from the input.
+  if (!pkcs1_rsa && !std::equal(der.begin(), der.end(), source.spki_der.begin(), source.spki_der.end())) {
+    return Error(ErrorCode::kKeyParse,
+                 "public key is not in canonical DER (OpenSSL re-encodes it differently); "
+                 "re-encode it with 'openssl pkey -pubin -outform DER'")
+        .WithField(source.origin);
+  }
+  return source;
 }
 
 Result<PinSource> FromPrivateKeyDer(std::span<const std::uint8_t> der, std::string origin) {
@@ -304,6 +315,10 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificates(
     std::span<const std::uint8_t> bytes, std::string_view input_name) {
   PINION_TRY(CheckSize(bytes, input_name));
   std::vector<std::vector<std::uint8_t>> certificates;
+  if (bytes.empty()) {
+    return Error(ErrorCode::kNoPinSource, "empty input: no certificate found")
+        .WithSource(std::string(input_name));
+  }
   if (!LooksLikePem(bytes)) {
     auto source = FromCertificateDer(bytes, std::string(input_name) + "#1");
     ERR_clear_error();

@@ -1,0 +1,147 @@
+#include "pinion/host_pattern.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "pinion/policy.h"
+
+namespace pinion {
+namespace {
+
+TEST(HostPatternTest, NormalizeHostName) {
+  EXPECT_EQ(*NormalizeHostName("API.Example.COM."), "api.example.com");
+  EXPECT_EQ(*NormalizeHostName("bücher.example"), "xn--bcher-kva.example");
+  EXPECT_EQ(*NormalizeHostName("BÜCHER.example"), "xn--bcher-kva.example");
+  EXPECT_EQ(*NormalizeHostName("xn--bcher-kva.example"), "xn--bcher-kva.example");
+  EXPECT_EQ(*NormalizeHostName("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(*NormalizeHostName("[::1]"), "::1");
+  EXPECT_EQ(*NormalizeHostName("0:0:0:0:0:0:0:1"), "::1");
+  EXPECT_EQ(*NormalizeHostName("_srv.example.com"), "_srv.example.com");
+  for (const char* bad : {"", ".", "a..b", ".example.com", "exa mple.com", "-a.example.com",
+                          "a-.example.com", "ex*ample.com", "[127.0.0.1]", "a/b"}) {
+    auto result = NormalizeHostName(bad);
+    ASSERT_FALSE(result.ok()) << bad;
+    EXPECT_EQ(result.error().code(), ErrorCode::kHostSyntax) << bad;
+  }
+  EXPECT_FALSE(NormalizeHostName(std::string(64, 'a') + ".com").ok());
+  EXPECT_FALSE(NormalizeHostName(std::string(300, 'a')).ok());
+}
+
+TEST(HostPatternTest, Forms) {
+  auto exact = HostPattern::Parse("API.example.com", false);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->kind(), HostPatternKind::kExact);
+  EXPECT_EQ(exact->ToString(), "api.example.com");
+  auto subtree = HostPattern::Parse("example.com", true);
+  EXPECT_EQ(subtree->kind(), HostPatternKind::kSubtree);
+  EXPECT_EQ(subtree->ToString(), "**.example.com");
+  EXPECT_EQ(*HostPattern::Parse("**.example.com", false), *subtree);
+  EXPECT_EQ(*HostPattern::Parse("**.example.com", true), *subtree);
+  auto wildcard = HostPattern::Parse("*.example.com", false);
+  EXPECT_EQ(wildcard->kind(), HostPatternKind::kWildcard);
+  EXPECT_EQ(wildcard->base(), "example.com");
+}
+
+TEST(HostPatternTest, InvalidPatterns) {
+  struct Case {
+    const char* text;
+    bool subdomains;
+    ErrorCode code;
+  };
+  const Case cases[] = {
+      {"example.*", false, ErrorCode::kHostSyntax},
+      {"a*.example.com", false, ErrorCode::kHostSyntax},
+      {"*.*.example.com", false, ErrorCode::kHostSyntax},
+      {"*example.com", false, ErrorCode::kHostSyntax},
+      {"*.example.com", true, ErrorCode::kHostSyntax},
+      {"*.127.0.0.1", false, ErrorCode::kHostSyntax},
+      {"127.0.0.1", true, ErrorCode::kHostSyntax},
+      {"*.com", false, ErrorCode::kHostPublicSuffix},
+      {"**.com", false, ErrorCode::kHostPublicSuffix},
+      {"com", true, ErrorCode::kHostPublicSuffix},
+      {"*.co.uk", false, ErrorCode::kHostPublicSuffix},
+      {"**.appspot.com", false, ErrorCode::kHostPublicSuffix},
+      {"appspot.com", true, ErrorCode::kHostPublicSuffix},
+      {"*.github.io", false, ErrorCode::kHostPublicSuffix},
+  };
+  for (const Case& c : cases) {
+    auto result = HostPattern::Parse(c.text, c.subdomains);
+    ASSERT_FALSE(result.ok()) << c.text;
+    EXPECT_EQ(result.error().code(), c.code) << c.text << ": " << result.error().ToString();
+  }
+  // Exact rules on a public suffix name are fine: that is one real host.
+  EXPECT_TRUE(HostPattern::Parse("appspot.com", false).ok());
+  EXPECT_TRUE(HostPattern::Parse("*.example.co.uk", false).ok());
+  EXPECT_TRUE(HostPattern::Parse("**.myapp.appspot.com", false).ok());
+}
+
+// OkHttp's pattern table. Where OkHttp accepts host names with empty labels
+// (".example.com", "a..example.com"), pinion refuses such names before
+// matching; every other case must agree.
+TEST(HostPatternTest, OkHttpPatternMatchingFacts) {
+  std::ifstream in(std::string(PINION_TESTDATA_DIR) + "/okhttp/certificate_pinner_cases.json");
+  auto cases = nlohmann::json::parse(in)["pattern_matching"];
+  int compared = 0, refused_names = 0;
+  for (const auto& item : cases) {
+    std::string pattern_text = item["pattern"], hostname = item["hostname"];
+    auto pattern = HostPattern::Parse(pattern_text, false);
+    ASSERT_TRUE(pattern.ok()) << pattern_text;
+    auto host = NormalizeHostName(hostname);
+    if (!host.ok()) {
+      // Only names with an empty label are refused.
+      EXPECT_TRUE(hostname.front() == '.' || hostname.find("..") != std::string::npos) << hostname;
+      ++refused_names;
+      continue;
+    }
+    EXPECT_EQ(pattern->Matches(*host), item["matches"].get<bool>())
+        << pattern_text << " vs " << hostname;
+    ++compared;
+  }
+  EXPECT_GT(compared, 25);
+  EXPECT_LE(refused_names, 6);
+}
+
+DomainRule Rule(const std::string& host, bool subdomains = false) {
+  return DomainRule{.host = *HostPattern::Parse(host, subdomains),
+                    .pins = {{Pin::OfSpki(std::vector<std::uint8_t>{1}), "p"}}};
+}
+
+TEST(PolicyTest, MostSpecificRuleWins) {
+  auto policy = Policy::Create(
+      1, {Rule("example.com", true), Rule("*.example.com"), Rule("api.example.com"),
+          Rule("**.b.example.com"), Rule("10.0.0.1")});
+  ASSERT_TRUE(policy.ok()) << policy.error().ToString();
+  ASSERT_TRUE((*policy)->CheckInvariants());
+  auto find = [&](const char* host) -> std::string {
+    const DomainRule* rule = (*policy)->FindRule(host);
+    return rule != nullptr ? rule->host.ToString() : "none";
+  };
+  EXPECT_EQ(find("api.example.com"), "api.example.com");  // exact beats wildcard
+  EXPECT_EQ(find("www.example.com"), "*.example.com");    // wildcard beats subtree
+  EXPECT_EQ(find("example.com"), "**.example.com");
+  EXPECT_EQ(find("x.y.example.com"), "**.example.com");
+  EXPECT_EQ(find("b.example.com"), "*.example.com");      // wildcard beats a longer subtree
+  EXPECT_EQ(find("x.b.example.com"), "**.b.example.com"); // longer subtree beats shorter
+  EXPECT_EQ(find("notexample.com"), "none");
+  EXPECT_EQ(find("10.0.0.1"), "10.0.0.1");
+  EXPECT_EQ(find("10.0.0.2"), "none");
+}
+
+TEST(PolicyTest, CreateRejectsDuplicatesAndEmptyPinSets) {
+  auto duplicate = Policy::Create(1, {Rule("a.example.com"), Rule("A.example.com.")});
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code(), ErrorCode::kPolicyDuplicateHost);
+  EXPECT_EQ(duplicate.error().field(), "domain[1].host");
+  EXPECT_TRUE(Policy::Create(1, {Rule("a.example.com"), Rule("a.example.com", true)}).ok());
+  DomainRule empty = Rule("a.example.com");
+  empty.pins.clear();
+  EXPECT_EQ(Policy::Create(1, {empty}).error().code(), ErrorCode::kPolicySchema);
+  DomainRule twice = Rule("a.example.com");
+  twice.pins.push_back(twice.pins.front());
+  EXPECT_EQ(Policy::Create(1, {twice}).error().field(), "domain[0].pins[1]");
+}
+
+}  // namespace
+}  // namespace pinion
