@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "internal/openssl_util.h"
+#include "pinion/host_pattern.h"
 
 namespace pinion::cli {
 namespace {
@@ -100,7 +101,15 @@ Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
   if (options.enforcer != nullptr) {
     PINION_TRY(options.enforcer->PrepareConnection(ssl.get(), options.host, options.port));
   } else {
-    SSL_set_tlsext_host_name(ssl.get(), options.host.c_str());
+    // Without an enforcer, still verify the host name the way it would.
+    auto host = NormalizeHostName(options.host);
+    if (!host) return std::move(host).error();
+    if (IsIpLiteral(*host)) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), host->c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl.get(), host->c_str());
+      SSL_set1_host(ssl.get(), host->c_str());
+    }
   }
   if (options.resume != nullptr) SSL_set_session(ssl.get(), options.resume);
 

@@ -1,0 +1,99 @@
+// pinion fetch HOST[:PORT] — connect and show the served and validated chains.
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "output.h"
+#include "tls_client.h"
+
+namespace pinion::cli {
+namespace {
+
+struct FetchOptions {
+  std::string target;
+  std::string connect_to;
+  std::string ca_file;
+  double timeout_seconds = 10;
+  bool json = false;
+};
+
+int Run(const FetchOptions& options) {
+  auto target = ParseHostPort(options.target);
+  if (!target) {
+    PrintError(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.");
+    return kExitUsage;
+  }
+  auto store = LoadTrustStore(options.ca_file);
+  if (!store) {
+    PrintError(store.error(), "--ca-file takes a PEM bundle of trusted root certificates.");
+    return kExitUsage;
+  }
+  internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_set_cert_store(ctx.get(), store->release());
+  // Record validation errors without aborting, so the served chain can be shown
+  // even when it does not validate; the verdict below reports the failure.
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+
+  auto result = ConnectTls({.host = target->host,
+                            .port = target->port,
+                            .connect_to = options.connect_to,
+                            .timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000)),
+                            .ctx = ctx.get()});
+  if (!result) {
+    if (options.json) {
+      std::cout << nlohmann::json{{"host", target->host}, {"port", target->port}, {"error", ErrorJson(result.error())}}.dump(2) << "\n";
+    } else {
+      PrintError(result.error(), "Check the host, the port and --connect-to; pinion connects with a timeout of --timeout seconds.");
+    }
+    return kExitTlsFailure;
+  }
+  bool validated = result->handshake_ok && result->verify_result == X509_V_OK;
+  std::string validation = result->handshake_ok
+                               ? (validated ? "ok" : X509_verify_cert_error_string(result->verify_result))
+                               : result->error;
+  if (options.json) {
+    nlohmann::json out = {{"host", target->host},
+                          {"port", target->port},
+                          {"protocol", result->protocol},
+                          {"cipher", result->cipher},
+                          {"validated", validated},
+                          {"validation", validation},
+                          {"served_chain", ChainJson(result->served_chain)}};
+    out["validated_chain"] = validated ? ChainJson(result->validated_chain) : nlohmann::json::array();
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << Style(target->host + ":" + std::to_string(target->port), Tone::kBold) << "  "
+              << result->protocol << "  " << result->cipher << "\n";
+    std::cout << "validation: "
+              << (validated ? Style("ok (path, validity and host name)", Tone::kGood) : Style(validation, Tone::kBad))
+              << "\n\n";
+    PrintChain("Served chain (as sent by the server)", result->served_chain);
+    if (validated) {
+      std::cout << "\n";
+      PrintChain("Validated chain (as built by OpenSSL; what pins are checked against)", result->validated_chain);
+    }
+  }
+  return validated ? kExitOk : kExitTlsFailure;
+}
+
+}  // namespace
+
+CommandRunner AttachFetch(CLI::App& app) {
+  auto options = std::make_shared<FetchOptions>();
+  app.description(
+      "Connect to HOST[:PORT] (SNI, timeout) and print the chain the server sent and the chain "
+      "OpenSSL validated: subject, issuer, validity, key type, SPKI pin and certificate "
+      "fingerprint of each certificate.");
+  app.add_option("target", options->target, "HOST, HOST:PORT or [IPv6]:PORT (port 443 by default)")
+      ->required();
+  app.add_option("--connect-to", options->connect_to,
+                 "Dial this address instead of HOST (SNI and verification still use HOST)");
+  app.add_option("--ca-file", options->ca_file,
+                 "Trust only the certificates in this PEM bundle instead of the system store");
+  app.add_option("--timeout", options->timeout_seconds, "Connect and handshake timeout in seconds")
+      ->check(CLI::Range(0.1, 600.0));
+  app.add_flag("--json", options->json, "Print JSON");
+  return [options] { return Run(*options); };
+}
+
+}  // namespace pinion::cli

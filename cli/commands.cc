@@ -1,0 +1,45 @@
+#include "commands.h"
+
+#include <iostream>
+
+namespace pinion::cli {
+
+std::span<const Command> Commands() {
+  static const Command kCommands[] = {
+      {"pin", "Print the pins of certificates, public keys, private keys and CSRs", AttachPin},
+      {"fetch", "Connect to a server and show its served and validated chains with their pins",
+       AttachFetch},
+      {"check", "Check a server (or a chain file) against a pin policy", AttachCheck},
+  };
+  return kCommands;
+}
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"pinion — certificate and public-key pinning toolkit", "pinion"};
+  app.set_version_flag("--version", std::string("pinion ") + PINION_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 accepted/ok, 1 pin failure, 2 usage or configuration error, "
+      "3 TLS, validation or network error.\nRun 'pinion COMMAND --help' for a command's options.");
+  CommandRunner chosen;
+  for (const Command& command : Commands()) {
+    CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+    CommandRunner runner = command.attach(*sub);
+    sub->callback([&chosen, runner] { chosen = runner; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  return chosen ? chosen() : kExitUsage;
+}
+
+}  // namespace pinion::cli

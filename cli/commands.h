@@ -1,0 +1,43 @@
+// The pinion CLI's command table: one entry per subcommand, each implemented
+// in cmd_<name>.cc. main.cc builds the CLI11 parser from this table and
+// docs/cli/ documents the same commands.
+#ifndef PINION_CLI_COMMANDS_H_
+#define PINION_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <span>
+#include <string_view>
+
+namespace pinion::cli {
+
+// Exit codes (docs/CLI.md): a public contract.
+enum ExitCode : int {
+  kExitOk = 0,           // accepted / success
+  kExitPinFailure = 1,   // a pin check failed (or findings at the failing level)
+  kExitUsage = 2,        // usage or configuration error
+  kExitTlsFailure = 3,   // TLS, validation or network error
+};
+
+// A command registers its options on `app` and returns what runs it.
+using CommandRunner = std::function<int()>;
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  CommandRunner (*attach)(CLI::App& app);
+};
+
+CommandRunner AttachPin(CLI::App& app);
+CommandRunner AttachFetch(CLI::App& app);
+CommandRunner AttachCheck(CLI::App& app);
+
+// Commands lists every subcommand, in help order.
+std::span<const Command> Commands();
+
+// RunCli parses argv and runs the chosen command; returns the exit code.
+int RunCli(int argc, char** argv);
+
+}  // namespace pinion::cli
+
+#endif  // PINION_CLI_COMMANDS_H_

@@ -1,0 +1,51 @@
+// Shared pieces of the CLI: terminal styling, host:port parsing, trust
+// stores, and the JSON shapes of certificates and verdicts (stable field
+// names, snake_case: docs/CLI.md).
+#ifndef PINION_CLI_OUTPUT_H_
+#define PINION_CLI_OUTPUT_H_
+
+#include <openssl/x509.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "internal/openssl_ptr.h"
+#include "pinion/error.h"
+#include "pinion/result.h"
+#include "pinion/verdict.h"
+
+namespace pinion::cli {
+
+// Style wraps text in an ANSI colour only when stdout is a terminal and
+// NO_COLOR is unset.
+enum class Tone { kGood, kBad, kWarn, kDim, kBold };
+std::string Style(std::string_view text, Tone tone);
+
+// PrintError writes "pinion: <error>" and a hint on what to do next to stderr.
+void PrintError(const Error& error, std::string_view hint = {});
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 443;
+};
+// ParseHostPort reads "host", "host:port", "[v6]" or "[v6]:port".
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// LoadTrustStore returns a store holding only the certificates of `ca_file`,
+// or the system default store when `ca_file` is empty.
+Result<internal::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file);
+
+// CertificateJson describes one DER certificate; `index` is its position.
+nlohmann::json CertificateJson(const std::vector<std::uint8_t>& der, std::size_t index);
+nlohmann::json ChainJson(const std::vector<std::vector<std::uint8_t>>& chain);
+nlohmann::json VerdictJson(const Verdict& verdict);
+nlohmann::json ErrorJson(const Error& error);
+
+// PrintChain writes a human listing of a chain (subject, issuer, validity, key, pins).
+void PrintChain(std::string_view title, const std::vector<std::vector<std::uint8_t>>& chain);
+
+}  // namespace pinion::cli
+
+#endif  // PINION_CLI_OUTPUT_H_
