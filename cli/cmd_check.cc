@@ -169,7 +169,7 @@ int Run(const CheckOptions& options) {
 
 CommandRunner AttachCheck(CLI::App& app) {
   auto options = std::make_shared<CheckOptions>();
-  app.description(
+  app.footer(
       "Check HOST[:PORT] against a pin policy with a real TLS handshake: normal validation "
       "(path, validity, host name) first, then pins on the chain OpenSSL validated. With "
       "--chain, check a PEM chain offline instead, validated for HOST at --at exactly as a "

@@ -80,7 +80,7 @@ int Run(const FetchOptions& options) {
 
 CommandRunner AttachFetch(CLI::App& app) {
   auto options = std::make_shared<FetchOptions>();
-  app.description(
+  app.footer(
       "Connect to HOST[:PORT] (SNI, timeout) and print the chain the server sent and the chain "
       "OpenSSL validated: subject, issuer, validity, key type, SPKI pin and certificate "
       "fingerprint of each certificate.");

@@ -108,7 +108,7 @@ int Run(const PinOptions& options) {
 
 CommandRunner AttachPin(CLI::App& app) {
   auto options = std::make_shared<PinOptions>();
-  app.description(
+  app.footer(
       "Print the pins of every certificate, public key, private key and CSR in the inputs "
       "(PEM with any number of blocks, or DER). A private key is pinned by its public half, "
       "so an offline backup key can be pinned before any certificate exists. '-' reads stdin.");

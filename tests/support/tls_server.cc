@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <csignal>
 #include <stdexcept>
 
 namespace pinion::testing {
@@ -46,6 +47,8 @@ internal::UniquePtr<SSL_CTX> MakeServerContext(const LoopbackTlsServer::Options&
 }  // namespace
 
 LoopbackTlsServer::LoopbackTlsServer(Options options) : options_(std::move(options)) {
+  // A client that leaves right after its handshake must not kill the test process.
+  signal(SIGPIPE, SIG_IGN);
   ctx_ = MakeServerContext(options_, options_.chain_pem, options_.key_pem);
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};

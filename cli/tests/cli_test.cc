@@ -1,0 +1,235 @@
+// Drives the real `pinion` binary against loopback TLS servers.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "pinion/pin_source.h"
+#include "test_pki.h"
+#include "tls_server.h"
+
+namespace pinion::cli {
+namespace {
+
+using testing::Key;
+using testing::LoopbackTlsServer;
+using testing::TempDir;
+using testing::TestPki;
+
+constexpr char kHost[] = "api.example.test";
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+CliRun Pinion(const std::string& args, const std::string& stdin_file = "") {
+  TempDir dir;
+  std::string command = std::string(PINION_BINARY) + " " + args + " > " + (dir.path() / "out").string() +
+                        " 2> " + (dir.path() / "err").string() +
+                        (stdin_file.empty() ? " < /dev/null" : " < " + stdin_file);
+  int status = std::system(command.c_str());
+  auto slurp = [](const std::filesystem::path& p) {
+    auto bytes = ReadFileBounded(p, 1 << 24);
+    return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new TestPki(TestPki::Create(kHost));
+    dir_ = new TempDir();
+    dir_->Write("trust.pem", pki_->root.Pem() + pki_->rogue_root.Pem());
+    dir_->Write("leaf.pem", pki_->leaf.Pem());
+    dir_->Write("backup.key", pki_->backup_key.PrivatePem());
+    dir_->Write("chain.pem", pki_->LeafChainPem());
+    dir_->Write("rogue-chain.pem", pki_->RogueChainPem());
+    dir_->Write("policy.toml", "[policy]\nversion = 4\n[[domain]]\nhost = \"" + std::string(kHost) +
+                                   "\"\npins = [\n  { pin = \"" + pki_->leaf_key.SpkiPin().ToString() +
+                                   "\", label = \"leaf\" },\n  { pin = \"" + pki_->backup_key.SpkiPin().ToString() +
+                                   "\", label = \"backup\" },\n]\n");
+    legit_ = new LoopbackTlsServer({.chain_pem = pki_->LeafChainPem(), .key_pem = pki_->leaf_key.PrivatePem()});
+    rogue_ = new LoopbackTlsServer({.chain_pem = pki_->RogueChainPem(), .key_pem = pki_->rogue_leaf_key.PrivatePem()});
+  }
+  static void TearDownTestSuite() {
+    delete legit_;
+    delete rogue_;
+    delete dir_;
+    delete pki_;
+  }
+  static std::string File(const std::string& name) { return (dir_->path() / name).string(); }
+  static std::string Target(const LoopbackTlsServer* server) {
+    return std::string(kHost) + ":" + std::to_string(server->port()) + " --connect-to 127.0.0.1";
+  }
+  static std::string Check(const LoopbackTlsServer* server, const std::string& extra = "") {
+    return "check " + Target(server) + " --policy " + File("policy.toml") + " --ca-file " + File("trust.pem") + " " + extra;
+  }
+
+  static TestPki* pki_;
+  static TempDir* dir_;
+  static LoopbackTlsServer* legit_;
+  static LoopbackTlsServer* rogue_;
+};
+TestPki* CliTest::pki_ = nullptr;
+TempDir* CliTest::dir_ = nullptr;
+LoopbackTlsServer* CliTest::legit_ = nullptr;
+LoopbackTlsServer* CliTest::rogue_ = nullptr;
+
+TEST_F(CliTest, HelpOnEveryCommand) {
+  for (std::string command : {"", "pin ", "fetch ", "check "}) {
+    CliRun run = Pinion(command + "--help");
+    EXPECT_EQ(run.exit_code, 0) << command;
+    EXPECT_NE(run.out.find("Usage"), std::string::npos) << command;
+  }
+  EXPECT_EQ(Pinion("").exit_code, 2);
+  EXPECT_EQ(Pinion("frobnicate").exit_code, 2);
+  EXPECT_EQ(Pinion("--version").exit_code, 0);
+}
+
+TEST_F(CliTest, PinFormats) {
+  std::string leaf_pin = pki_->leaf_key.SpkiPin().ToString();
+  std::string backup_pin = pki_->backup_key.SpkiPin().ToString();
+  CliRun okhttp = Pinion("pin --format okhttp " + File("leaf.pem") + " " + File("backup.key"));
+  ASSERT_EQ(okhttp.exit_code, 0) << okhttp.err;
+  EXPECT_EQ(okhttp.out, leaf_pin + "\n" + backup_pin + "\n");
+  CliRun base64 = Pinion("pin --format base64 " + File("leaf.pem"));
+  EXPECT_EQ(base64.out, pki_->leaf_key.SpkiPin().Base64() + "\n");
+  CliRun curl = Pinion("pin --format curl " + File("leaf.pem") + " " + File("backup.key"));
+  EXPECT_EQ(curl.out, "sha256//" + pki_->leaf_key.SpkiPin().Base64() + ";sha256//" +
+                          pki_->backup_key.SpkiPin().Base64() + "\n");
+  CliRun hpkp = Pinion("pin --format hpkp " + File("leaf.pem"));
+  EXPECT_EQ(hpkp.out, "pin-sha256=\"" + pki_->leaf_key.SpkiPin().Base64() + "\"\n");
+  CliRun hex = Pinion("pin --format hex " + File("leaf.pem"));
+  EXPECT_TRUE(hex.out.starts_with(pki_->leaf.CertificatePin().Hex(':'))) << hex.out;
+  CliRun json = Pinion("pin --json " + File("chain.pem"));
+  auto parsed = nlohmann::json::parse(json.out);
+  ASSERT_EQ(parsed.size(), 2u);
+  EXPECT_EQ(parsed[0]["spki_pin"], leaf_pin);
+  EXPECT_EQ(parsed[0]["kind"], "certificate");
+  EXPECT_EQ(parsed[1]["spki_pin"], pki_->intermediate.SpkiPin().ToString());
+  EXPECT_EQ(parsed[0]["certificate_pin"], pki_->leaf.CertificatePin().ToString());
+  CliRun text = Pinion("pin " + File("leaf.pem"));
+  EXPECT_NE(text.out.find(leaf_pin), std::string::npos);
+  EXPECT_EQ(text.out.find("\033["), std::string::npos);  // no colour when not a terminal
+  CliRun sha384 = Pinion("pin --format okhttp --algorithm sha384 " + File("leaf.pem"));
+  EXPECT_TRUE(sha384.out.starts_with("sha384/")) << sha384.out;
+  CliRun from_stdin = Pinion("pin --format okhttp -", File("leaf.pem"));
+  EXPECT_EQ(from_stdin.out, leaf_pin + "\n");
+}
+
+TEST_F(CliTest, PinErrorsNameTheInput) {
+  CliRun missing = Pinion("pin /nonexistent/cert.pem");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("/nonexistent/cert.pem"), std::string::npos) << missing.err;
+  dir_->Write("garbage.pem", "not a certificate\n");
+  CliRun garbage = Pinion("pin " + File("garbage.pem"));
+  EXPECT_EQ(garbage.exit_code, 2);
+  EXPECT_NE(garbage.err.find("garbage.pem"), std::string::npos);
+  EXPECT_NE(garbage.err.find("no_pin_source"), std::string::npos);
+  EXPECT_EQ(Pinion("pin --format bogus " + File("leaf.pem")).exit_code, 2);
+}
+
+TEST_F(CliTest, FetchShowsServedAndValidatedChains) {
+  CliRun run = Pinion("fetch --json " + Target(legit_) + " --ca-file " + File("trust.pem"));
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  auto json = nlohmann::json::parse(run.out);
+  EXPECT_TRUE(json["validated"].get<bool>());
+  EXPECT_EQ(json["served_chain"].size(), 2u);
+  ASSERT_EQ(json["validated_chain"].size(), 3u);
+  EXPECT_EQ(json["validated_chain"][2]["spki_sha256"], pki_->root.SpkiPin().ToString());
+  EXPECT_EQ(json["served_chain"][0]["spki_sha256"], pki_->leaf_key.SpkiPin().ToString());
+
+  // Not trusted: the served chain is still shown, exit 3.
+  dir_->Write("other-root.pem", pki_->rogue_root.Pem());
+  CliRun untrusted = Pinion("fetch --json " + Target(legit_) + " --ca-file " + File("other-root.pem"));
+  EXPECT_EQ(untrusted.exit_code, 3);
+  auto bad = nlohmann::json::parse(untrusted.out);
+  EXPECT_FALSE(bad["validated"].get<bool>());
+  EXPECT_EQ(bad["served_chain"].size(), 2u);
+  EXPECT_EQ(bad["validated_chain"].size(), 0u);
+}
+
+TEST_F(CliTest, CheckExitCodes) {
+  CliRun accepted = Pinion(Check(legit_));
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out << accepted.err;
+  EXPECT_NE(accepted.out.find("ACCEPTED"), std::string::npos);
+
+  CliRun rejected = Pinion(Check(rogue_));
+  EXPECT_EQ(rejected.exit_code, 1) << rejected.out << rejected.err;
+  EXPECT_NE(rejected.out.find("REJECTED"), std::string::npos);
+  EXPECT_NE(rejected.out.find(pki_->rogue_leaf.SpkiPin().ToString()), std::string::npos);
+  EXPECT_NE(rejected.out.find("backup"), std::string::npos);
+
+  CliRun json = Pinion(Check(rogue_, "--json"));
+  auto parsed = nlohmann::json::parse(json.out);
+  EXPECT_EQ(parsed["outcome"], "pin_failure");
+  EXPECT_EQ(parsed["verdict"]["reason"], "mismatch");
+  EXPECT_EQ(parsed["verdict"]["policy_version"], 4);
+  EXPECT_EQ(parsed["verdict"]["expected_pins"].size(), 2u);
+  EXPECT_EQ(parsed["verdict"]["validated_chain_pins"].size(), 3u);
+  EXPECT_EQ(parsed["verdict"]["served_chain"].size(), 2u);
+
+  // Unpinned host: accepted (0) after normal validation.
+  dir_->Write("other.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"elsewhere.example.test\"\npins = [{pin = \"" +
+                                pki_->leaf_key.SpkiPin().ToString() + "\"}]\n");
+  CliRun unpinned = Pinion("check " + Target(rogue_) + " --policy " + File("other.toml") + " --ca-file " + File("trust.pem") + " --json");
+  EXPECT_EQ(unpinned.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(unpinned.out)["verdict"]["reason"], "not-pinned");
+
+  // Wrong host name: TLS validation error (3), never a pin verdict.
+  CliRun wrong_host = Pinion("check other.example.test:" + std::to_string(legit_->port()) +
+                          " --connect-to 127.0.0.1 --policy " + File("policy.toml") + " --ca-file " + File("trust.pem") + " --json");
+  EXPECT_EQ(wrong_host.exit_code, 3);
+  auto wrong = nlohmann::json::parse(wrong_host.out);
+  EXPECT_EQ(wrong["outcome"], "validation_error");
+  EXPECT_EQ(wrong["error"]["code"], "hostname_mismatch");
+
+  // Nothing listening: network error (3).
+  CliRun closed = Pinion("check " + std::string(kHost) + ":1 --connect-to 127.0.0.1 --timeout 2 --policy " +
+                      File("policy.toml") + " --json");
+  EXPECT_EQ(closed.exit_code, 3);
+  EXPECT_EQ(nlohmann::json::parse(closed.out)["outcome"], "network_error");
+}
+
+TEST_F(CliTest, CheckConfigErrorsExitTwoWithFileAndLine) {
+  dir_->Write("broken.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"a.example.test\"\npins = [{pin = \"sha256/nope\"}]\n");
+  CliRun run = Pinion(Check(legit_).replace(Check(legit_).find(File("policy.toml")), File("policy.toml").size(), File("broken.toml")));
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("broken.toml:5:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("domain[0].pins[0].pin"), std::string::npos) << run.err;
+  EXPECT_EQ(Pinion("check " + std::string(kHost) + " --policy /nonexistent.toml").exit_code, 2);
+  EXPECT_EQ(Pinion("check " + std::string(kHost) + ":99999 --policy " + File("policy.toml")).exit_code, 2);
+  EXPECT_EQ(Pinion("check " + std::string(kHost) + " --at 2027-01-01 --policy " + File("policy.toml")).exit_code, 2);
+}
+
+TEST_F(CliTest, CheckChainOffline) {
+  std::string base = "check " + std::string(kHost) + " --policy " + File("policy.toml") + " --ca-file " + File("trust.pem");
+  CliRun good = Pinion(base + " --chain " + File("chain.pem"));
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  CliRun rogue = Pinion(base + " --chain " + File("rogue-chain.pem") + " --json");
+  EXPECT_EQ(rogue.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(rogue.out)["mode"], "chain");
+  // Two years on, the leaf has expired: validation fails (3), pins are not consulted.
+  CliRun future = Pinion(base + " --chain " + File("chain.pem") + " --at 2099-01-01 --json");
+  EXPECT_EQ(future.exit_code, 3);
+  EXPECT_EQ(nlohmann::json::parse(future.out)["verdict"], nullptr);
+  CliRun bad_time = Pinion(base + " --chain " + File("chain.pem") + " --at tomorrow");
+  EXPECT_EQ(bad_time.exit_code, 2);
+  EXPECT_EQ(Pinion(base + " --chain " + File("backup.key")).exit_code, 2);
+}
+
+TEST_F(CliTest, DebugProxyCaIsLoud) {
+  dir_->Write("proxy-ca.pem", pki_->rogue_root.Pem());
+  CliRun run = Pinion(Check(rogue_, "--debug-proxy-ca " + File("proxy-ca.pem") + " --json"));
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(run.out)["verdict"]["reason"], "debug-override");
+  EXPECT_NE(run.err.find("WARNING"), std::string::npos);
+  EXPECT_NE(run.err.find("BYPASSED"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pinion::cli
