@@ -46,6 +46,22 @@ Result<PinSource> FromCertificateDer(std::span<const std::uint8_t> der, std::str
   }
   auto spki = SpkiOfCertificate(der);
   if (!spki) return std::move(spki).error().WithField(origin);
+  // Other tools (openssl pkey, curl) pin OpenSSL's re-encoding of the key;
+  // the handshake path hashes the bytes the certificate carries. Refuse a
+  // certificate where the two differ, so a printed pin means the same everywhere.
+  std::vector<std::uint8_t> reencoded;
+  int length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate.get()), nullptr);
+  if (length > 0) {
+    reencoded.resize(static_cast<std::size_t>(length));
+    unsigned char* cursor = reencoded.data();
+    i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate.get()), &cursor);
+  }
+  if (!std::equal(spki->begin(), spki->end(), reencoded.begin(), reencoded.end())) {
+    return Error(ErrorCode::kCertificateParse,
+                 "the certificate's subjectPublicKeyInfo is not canonical DER, so tools that "
+                 "re-encode the key would compute a different pin; re-issue the certificate")
+        .WithField(origin);
+  }
   PinSource source;
   source.kind = PinSourceKind::kCertificate;
   source.origin = std::move(origin);

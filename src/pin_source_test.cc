@@ -201,6 +201,31 @@ TEST(PinSourceTest, MalformedInputsFailWithSpecificCodes) {
   EXPECT_EQ(ReadPinSourcesFromFile("/nonexistent/x.pem").error().code(), ErrorCode::kIo);
 }
 
+// Found by fuzzing: a BIT STRING with a non-zero unused-bits octet. OpenSSL
+// re-encodes it (so other tools pin different bytes); pinion refuses it.
+TEST(PinSourceTest, NonCanonicalSpkiInACertificateIsRefused) {
+  Key key = Key::Generate(KeyKind::kEd25519);
+  Cert cert = Issue({.common_name = "x"}, key, nullptr, key);
+  std::vector<std::uint8_t> der = cert.Der();
+  auto spki = SpkiOfCertificate(der);
+  ASSERT_TRUE(spki.ok());
+  std::size_t offset = static_cast<std::size_t>(spki->data() - der.data());
+  // SPKI = 30 2a 30 05 06 03 2b 65 70 03 21 00 <key>: the 00 is the unused-bits octet.
+  ASSERT_EQ(der[offset + 11], 0x00);
+  der[offset + 11] = 0x01;
+  auto sources = ReadPinSources(der, "odd.der");
+  ASSERT_FALSE(sources.ok());
+  EXPECT_EQ(sources.error().code(), ErrorCode::kNoPinSource);  // DER input: no reader accepts it
+  internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio(bio.get(), "CERTIFICATE", "", der.data(), static_cast<long>(der.size()));
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio.get(), &data);
+  auto from_pem = ReadPinSources(Bytes(std::string(data, static_cast<std::size_t>(length))), "odd.pem");
+  ASSERT_FALSE(from_pem.ok());
+  EXPECT_EQ(from_pem.error().code(), ErrorCode::kCertificateParse);
+  EXPECT_NE(from_pem.error().message().find("not canonical DER"), std::string::npos);
+}
+
 TEST(PinSourceTest, ReadCertificatesRefusesKeysInAChainFile) {
   Key key = Key::Generate();
   Cert cert = Issue({.common_name = "x"}, key, nullptr, key);

@@ -167,6 +167,10 @@ TEST(PolicyLoaderTest, JsonErrors) {
   EXPECT_EQ(ParsePolicyJson("[1]", "p.json").error().code(), ErrorCode::kPolicySchema);
   EXPECT_EQ(ParsePolicyJson("{\"policy\": {\"version\": null}}", "p.json").error().code(), ErrorCode::kPolicySchema);
   EXPECT_EQ(ParsePolicyJson("{\"policy\": {\"version\": 1.5}}", "p.json").error().field(), "policy.version");
+  // Found by fuzzing: nlohmann reports number overflow with a different exception type.
+  auto overflow = ParsePolicyJson("{\"policy\": {\"version\": 6666666e66666666666666}}", "p.json");
+  ASSERT_FALSE(overflow.ok());
+  EXPECT_EQ(overflow.error().code(), ErrorCode::kPolicySyntax);
   auto too_big = std::string(kMaxPolicyBytes + 1, ' ');
   EXPECT_EQ(ParsePolicyJson(too_big, "big.json").error().code(), ErrorCode::kInputTooLarge);
 }

@@ -23,7 +23,7 @@ Result<ConfigValue> FromToml(const toml::node& node, std::string_view source) {
       out.kind = ConfigValue::Kind::kTable;
       for (auto&& [key, value] : *node.as_table()) {
         PINION_ASSIGN_OR_RETURN(ConfigValue child, FromToml(value, source));
-        out.table.emplace_back(std::string(key.str()), std::move(child));
+        out.table.push_back({std::string(key.str()), std::move(child)});
       }
       return out;
     case toml::node_type::array:
@@ -93,7 +93,7 @@ Result<ConfigValue> FromJson(const nlohmann::json& node) {
       out.kind = ConfigValue::Kind::kTable;
       for (auto it = node.begin(); it != node.end(); ++it) {
         PINION_ASSIGN_OR_RETURN(ConfigValue child, FromJson(it.value()));
-        out.table.emplace_back(it.key(), std::move(child));
+        out.table.push_back({it.key(), std::move(child)});
       }
       return out;
     case Type::array:
@@ -196,8 +196,12 @@ Result<ConfigValue> ParseJson(std::string_view text, std::string_view source_nam
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(text.begin(), text.end(), callback);
-  } catch (const nlohmann::json::parse_error& error) {
-    auto [line, column] = LineColumn(text, error.byte > 0 ? error.byte - 1 : 0);
+  } catch (const nlohmann::json::exception& error) {
+    // parse_error carries a byte offset; others (number overflow …) do not.
+    auto* parse_error = dynamic_cast<const nlohmann::json::parse_error*>(&error);
+    std::size_t offset = parse_error != nullptr && parse_error->byte > 0 ? parse_error->byte - 1 : 0;
+    auto [line, column] = LineColumn(text, offset);
+    if (parse_error == nullptr) line = column = 0;
     std::string message = error.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " prefix: the code is ours to give.
     if (std::size_t bracket = message.find("] "); bracket != std::string::npos) {

@@ -14,6 +14,8 @@
 
 namespace pinion::internal {
 
+struct ConfigMember;
+
 struct ConfigValue {
   enum class Kind : std::uint8_t { kBool, kInteger, kFloat, kString, kDateTime, kArray, kTable };
 
@@ -24,9 +26,14 @@ struct ConfigValue {
   std::string string;   // kString; for kDateTime, the source text
   TimePoint date_time;  // kDateTime (TOML dates and offset date-times)
   std::vector<ConfigValue> array;
-  std::vector<std::pair<std::string, ConfigValue>> table;
+  std::vector<ConfigMember> table;  // in document order (TOML: key order)
   std::uint32_t line = 0;    // 1-based where the format reports it, else 0
   std::uint32_t column = 0;
+};
+
+struct ConfigMember {
+  std::string key;
+  ConfigValue value;
 };
 
 std::string_view KindName(ConfigValue::Kind kind);

@@ -6,6 +6,7 @@
 namespace pinion::internal {
 
 std::string KeyTypeName(const EVP_PKEY* key) {
+  if (key == nullptr) return "unsupported or malformed key";
   switch (EVP_PKEY_get_base_id(key)) {
     case EVP_PKEY_RSA:
     case EVP_PKEY_RSA_PSS:

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates the committed seed corpora under fuzz/corpus/ (our own keys and
+# certificates, made here with the openssl CLI; nothing copied from elsewhere).
+set -euo pipefail
+cd "$(dirname "$0")/corpus"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# pin_text: every notation, valid and broken.
+p=pin_text
+printf 'sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' > $p/canonical
+printf 'cert-sha384/OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb' > $p/cert384
+printf 'sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;sha256//AAUDLk4c98xcFUDvA9i/MnA9HuO03IPi15r+Cx9OXnc=' > $p/curl_list
+printf 'pin-sha256="47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="; max-age=600; includeSubDomains; report-uri="https://r.example/x"' > $p/hpkp
+printf 'E3:B0:C4:42:98:FC:1C:14:9A:FB:F4:C8:99:6F:B9:24:27:AE:41:E4:64:9B:93:4C:A4:95:99:1B:78:52:B8:55' > $p/hex_colons
+printf 'sha256/47DEQpj8HBSa-_TImW+5JCeuQeRkm5NMpJWZG3hSuFU' > $p/base64url
+printf 'sha1/HuVFPi0Nl8Qvhijz8y0LvKvbPJo=' > $p/sha1
+
+# pin_source and der_spki: certificates, keys and CSRs of every key type.
+for alg in "EC -pkeyopt ec_paramgen_curve:P-256" "RSA -pkeyopt rsa_keygen_bits:1024" ED25519 ED448; do
+  name=$(echo "$alg" | cut -d' ' -f1 | tr 'A-Z' 'a-z')
+  openssl genpkey -algorithm $alg -out "$tmp/$name.key" 2>/dev/null
+  openssl req -x509 -new -key "$tmp/$name.key" -subj "/CN=seed-$name" -days 3650 \
+    -addext subjectAltName=DNS:seed.example -out pin_source/$name-cert.pem
+  openssl x509 -in pin_source/$name-cert.pem -outform DER -out pin_source/$name-cert.der
+  cp pin_source/$name-cert.der der_spki/$name-cert.der
+  openssl pkey -in "$tmp/$name.key" -pubout -out pin_source/$name-pub.pem
+  openssl pkey -in "$tmp/$name.key" -pubout -outform DER -out pin_source/$name-pub.der
+  openssl pkey -in "$tmp/$name.key" -out pin_source/$name-key.pem
+  openssl req -new -key "$tmp/$name.key" -subj "/CN=seed-$name" -out pin_source/$name-csr.pem
+done
+cat pin_source/ec-cert.pem pin_source/rsa-key.pem pin_source/ed25519-pub.pem > pin_source/mixed-bundle.pem
+head -c 300 pin_source/ec-cert.pem > pin_source/truncated.pem

@@ -1,0 +1,24 @@
+// Fuzzes the policy loader, TOML and JSON. Oracle: a loaded policy satisfies
+// its invariants, and no input yields a half-loaded policy.
+#include <string_view>
+
+#include "fuzz_targets.h"
+#include "pinion/policy_loader.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  for (bool json : {false, true}) {
+    auto policy = json ? pinion::ParsePolicyJson(text, "fuzz.json") : pinion::ParsePolicyToml(text, "fuzz.toml");
+    if (!policy) {
+      FUZZ_CHECK(!policy.error().message().empty());
+      continue;
+    }
+    FUZZ_CHECK((*policy)->CheckInvariants());
+    FUZZ_CHECK((*policy)->version() >= 1);
+    for (const auto& rule : (*policy)->rules()) {
+      FUZZ_CHECK(!rule.pins.empty());
+      FUZZ_CHECK((*policy)->FindRule(rule.host.base()) != nullptr || rule.host.kind() == pinion::HostPatternKind::kWildcard);
+    }
+  }
+  return 0;
+}
