@@ -275,6 +275,15 @@ Result<std::vector<PinSource>> ReadPinSources(std::span<const std::uint8_t> byte
   }
   // A single DER object: try each kind; each parser must consume every byte.
   std::string origin = std::string(input_name) + "#1";
+  if (internal::ParseCertificateDer(bytes) != nullptr) {
+    // It is a certificate: its own verdict (even a refusal) is the answer.
+    auto source = FromCertificateDer(bytes, origin);
+    ERR_clear_error();
+    if (!source) return WithInput(std::move(source).error(), input_name);
+    sources.push_back(std::move(*source));
+    return sources;
+  }
+  ERR_clear_error();
   for (auto parse : {+[](std::span<const std::uint8_t> b, std::string o) {
                        return FromCertificateDer(b, std::move(o));
                      },

@@ -212,10 +212,13 @@ TEST(PinSourceTest, NonCanonicalSpkiInACertificateIsRefused) {
   std::size_t offset = static_cast<std::size_t>(spki->data() - der.data());
   // SPKI = 30 2a 30 05 06 03 2b 65 70 03 21 00 <key>: the 00 is the unused-bits octet.
   ASSERT_EQ(der[offset + 11], 0x00);
-  der[offset + 11] = 0x01;
+  der[offset + 11] = 0x01;                 // "one unused bit" …
+  der[offset + spki->size() - 1] |= 0x01;  // … which is set: OpenSSL's re-encoding clears it
+
   auto sources = ReadPinSources(der, "odd.der");
   ASSERT_FALSE(sources.ok());
-  EXPECT_EQ(sources.error().code(), ErrorCode::kNoPinSource);  // DER input: no reader accepts it
+  EXPECT_EQ(sources.error().code(), ErrorCode::kCertificateParse);
+  EXPECT_EQ(sources.error().source(), "odd.der");
   internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio(bio.get(), "CERTIFICATE", "", der.data(), static_cast<long>(der.size()));
   char* data = nullptr;

@@ -90,7 +90,8 @@ TEST(PinTest, ParseRejectsMalformedInputWithSpecificCode) {
 
 TEST(PinTest, OkHttpInvalidConfigurationsAreRejected) {
   // OkHttp refuses these pins; pinion refuses them too (sha512 of the wrong length included).
-  for (const auto& item : LoadJson("okhttp/certificate_pinner_cases.json")["invalid_configuration"]) {
+  nlohmann::json cases = LoadJson("okhttp/certificate_pinner_cases.json");
+  for (const auto& item : cases["invalid_configuration"]) {
     std::string pin = item["pin"];
     if (pin.starts_with("sha256/") && item["pattern"] == "example.*") continue;  // host case: see host tests
     EXPECT_FALSE(Pin::Parse(pin).ok()) << pin;
