@@ -4,7 +4,8 @@
 set(PINION_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
     -Wimplicit-fallthrough -Wswitch
-    -Wno-missing-field-initializers)  # designated initializers rely on member defaults
+    -Wno-missing-field-initializers  # designated initializers rely on member defaults
+    $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)  # GCC 12 -O3 false positive on string concatenation (PR 105329)
 if(PINION_WERROR)
   list(APPEND PINION_WARNINGS -Werror)
 endif()

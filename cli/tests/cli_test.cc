@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "pinion/pin_source.h"
 #include "test_pki.h"
@@ -88,6 +89,26 @@ TEST_F(CliTest, HelpOnEveryCommand) {
   EXPECT_EQ(Pinion("").exit_code, 2);
   EXPECT_EQ(Pinion("frobnicate").exit_code, 2);
   EXPECT_EQ(Pinion("--version").exit_code, 0);
+}
+
+// docs/CLI.md documents every option that --help offers (STYLE.md rule 18).
+TEST_F(CliTest, EveryOptionIsDocumented) {
+  auto doc = ReadFileBounded(std::string(PINION_SOURCE_DIR) + "/docs/CLI.md", 1 << 20);
+  ASSERT_TRUE(doc.ok());
+  std::string text(doc->begin(), doc->end());
+  std::regex option(R"((--[a-z][a-z0-9-]+))");
+  int checked = 0;
+  for (std::string command : {"pin", "fetch", "check"}) {
+    EXPECT_NE(text.find("`pinion " + command), std::string::npos) << command;
+    CliRun help = Pinion(command + " --help");
+    for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it) {
+      std::string name = (*it)[1];
+      if (name == "--help") continue;
+      EXPECT_NE(text.find(name), std::string::npos) << command << " " << name << " is not in docs/CLI.md";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 10);
 }
 
 TEST_F(CliTest, PinFormats) {
