@@ -7,7 +7,9 @@ cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DPINION_BUILD_BEN
 cmake --build build-bench --target pinion_bench pinion_cli
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 grep -q sha_ni /proc/cpuinfo && echo "== SHA-NI: yes" || echo "== SHA-NI: no"
-build-bench/bench/pinion_bench --benchmark_repetitions=${REPETITIONS:-5} \
+build-bench/bench/pinion_bench --benchmark_filter=-FixedCount --benchmark_repetitions=${REPETITIONS:-5} \
   --benchmark_report_aggregates_only=true "$@"
 echo
 bench/pin_vs_openssl.sh build-bench/cli/pinion "${RUNS:-200}"
+echo
+bench/handshake_callgrind.sh build-bench/bench/pinion_bench

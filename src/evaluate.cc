@@ -58,7 +58,9 @@ void ComputeChainPins(const DomainRule& rule, const VerifiedChain& chain,
         if (extra_needed[static_cast<int>(PinTarget::kSpki)][static_cast<int>(algorithm)]) {
           pins.other.push_back(Pin::OfSpki(chain.spki_der(i), algorithm));
         }
-        if (extra_needed[static_cast<int>(PinTarget::kCertificate)][static_cast<int>(algorithm)]) {
+        // Without the certificate's DER a certificate pin cannot match: fail closed.
+        if (extra_needed[static_cast<int>(PinTarget::kCertificate)][static_cast<int>(algorithm)] &&
+            !chain.certificate_der(i).empty()) {
           pins.other.push_back(Pin::OfCertificate(chain.certificate_der(i), algorithm));
         }
       }
@@ -130,10 +132,10 @@ Verdict Evaluate(const PolicySnapshot& policy, std::string_view host, std::uint1
     verdict.reason = VerdictReason::kMismatch;
   }
   // Anything but a plain match is explained and reported: keep the chain.
-  verdict.validated_chain_der.reserve(chain.size());
+  // (Adapters that supplied SPKIs only attach the certificates themselves.)
   for (std::size_t i = 0; i < chain.size(); ++i) {
     auto der = chain.certificate_der(i);
-    verdict.validated_chain_der.emplace_back(der.begin(), der.end());
+    if (!der.empty()) verdict.validated_chain_der.emplace_back(der.begin(), der.end());
   }
   return verdict;
 }

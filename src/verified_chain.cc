@@ -29,6 +29,18 @@ Status VerifiedChain::Append(std::span<const std::uint8_t> der) {
   return OkStatus();
 }
 
+Status VerifiedChain::AppendSpki(std::span<const std::uint8_t> spki_der) {
+  if (entries_.size() >= kMaxChainLength) {
+    return Error(ErrorCode::kChainTooLong,
+                 "more than " + std::to_string(kMaxChainLength) + " certificates");
+  }
+  if (spki_der.empty()) return Error(ErrorCode::kCertificateParse, "empty SubjectPublicKeyInfo");
+  auto offset = static_cast<std::uint32_t>(bytes_.size());
+  bytes_.insert(bytes_.end(), spki_der.begin(), spki_der.end());
+  entries_.push_back(Entry{offset, 0, offset, static_cast<std::uint32_t>(spki_der.size()), std::nullopt});
+  return OkStatus();
+}
+
 std::span<const std::uint8_t> VerifiedChain::certificate_der(std::size_t i) const {
   return std::span<const std::uint8_t>(bytes_).subspan(entries_[i].offset, entries_[i].length);
 }

@@ -34,6 +34,8 @@ class VerifiedChain {
       const std::vector<std::vector<std::uint8_t>>& certificates_der);
 
   std::size_t size() const { return entries_.size(); }
+  // certificate_der is empty when an adapter supplied only the SPKI (it does
+  // so when the matching rule has no certificate pins, to keep handshakes cheap).
   std::span<const std::uint8_t> certificate_der(std::size_t i) const;
   std::span<const std::uint8_t> spki_der(std::size_t i) const;
 
@@ -53,6 +55,8 @@ class VerifiedChain {
   VerifiedChain() = default;
   // Append adds one certificate (DER), locating its SPKI.
   Status Append(std::span<const std::uint8_t> der);
+  // AppendSpki adds one certificate known only by its SPKI (DER).
+  Status AppendSpki(std::span<const std::uint8_t> spki_der);
 
   std::vector<std::uint8_t> bytes_;
   std::vector<Entry> entries_;

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cstdlib>
+#include <memory>
 
 namespace pinion::internal {
 namespace {
@@ -31,11 +32,19 @@ bool IsBase64Char(char c) {
 std::size_t Digest(HashAlgorithm algorithm, std::span<const std::uint8_t> data,
                    std::span<std::uint8_t> out) {
   const EVP_MD* md = FetchedMd(algorithm);
+  // One context per thread, reset for each digest: EVP_Digest would allocate
+  // and free a context on every call, on the handshake path.
+  struct ContextDeleter {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, ContextDeleter> context(EVP_MD_CTX_new());
   unsigned int length = 0;
   // Failure here means libcrypto itself is broken (no default provider): there
   // is no safe way to go on pinning, so stop rather than compare garbage.
-  if (md == nullptr || out.size() < DigestSize(algorithm) ||
-      EVP_Digest(data.data(), data.size(), out.data(), &length, md, nullptr) != 1) {
+  if (md == nullptr || context == nullptr || out.size() < DigestSize(algorithm) ||
+      EVP_DigestInit_ex2(context.get(), md, nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), out.data(), &length) != 1) {
     std::abort();
   }
   return length;

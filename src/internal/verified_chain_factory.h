@@ -12,6 +12,9 @@ struct VerifiedChainFactory {
   static Status Append(VerifiedChain& chain, std::span<const std::uint8_t> der) {
     return chain.Append(der);
   }
+  static Status AppendSpki(VerifiedChain& chain, std::span<const std::uint8_t> spki_der) {
+    return chain.AppendSpki(spki_der);
+  }
   static void Reserve(VerifiedChain& chain, std::size_t certificates, std::size_t bytes) {
     chain.entries_.reserve(certificates);
     chain.bytes_.reserve(bytes);

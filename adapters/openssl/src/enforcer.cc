@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "internal/openssl_ptr.h"
@@ -204,18 +205,31 @@ std::shared_ptr<Verdict> Enforcer::VerifyAndPin(X509_STORE_CTX* store_ctx,
     return nullptr;
   }
   STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(store_ctx);
+  // Re-encoding whole certificates is the costliest thing pinning could add
+  // to a handshake (bench/handshake_callgrind.sh), so take each SPKI alone and
+  // whole certificates only when the rule pins certificates. OpenSSL's SPKI
+  // encoding is the key it actually verified with; ReadPinSources refuses
+  // certificates whose raw SPKI bytes differ from it, so pins made by
+  // `pinion pin` mean the same here.
+  bool needs_certificates = false;
+  for (const PinEntry& entry : rule != nullptr ? rule->pins : std::vector<PinEntry>{}) {
+    if (entry.pin.target() == PinTarget::kCertificate) needs_certificates = true;
+  }
   VerifiedChain chain = internal::VerifiedChainFactory::Empty();
   internal::VerifiedChainFactory::Reserve(chain, static_cast<std::size_t>(sk_X509_num(built)),
-                                          4096);
-  thread_local std::vector<std::uint8_t> scratch;
+                                          needs_certificates ? 4096 : 512);
   for (int i = 0; i < sk_X509_num(built); ++i) {
     X509* certificate = sk_X509_value(built, i);
-    int length = i2d_X509(certificate, nullptr);
-    if (length <= 0) return nullptr;
-    scratch.resize(static_cast<std::size_t>(length));
-    unsigned char* cursor = scratch.data();
-    i2d_X509(certificate, &cursor);
-    if (!internal::VerifiedChainFactory::Append(chain, scratch)) {
+    unsigned char* der = nullptr;
+    int length = needs_certificates ? i2d_X509(certificate, &der)
+                                    : i2d_X509_PUBKEY(X509_get_X509_PUBKEY(certificate), &der);
+    std::span<const std::uint8_t> bytes(der, static_cast<std::size_t>(std::max(length, 0)));
+    bool appended = length > 0 && (needs_certificates
+                                       ? internal::VerifiedChainFactory::Append(chain, bytes)
+                                       : internal::VerifiedChainFactory::AppendSpki(chain, bytes))
+                                      .ok();
+    OPENSSL_free(der);
+    if (!appended) {
       X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
       return nullptr;
     }
@@ -223,6 +237,10 @@ std::shared_ptr<Verdict> Enforcer::VerifyAndPin(X509_STORE_CTX* store_ctx,
   EvaluateOptions evaluate_options{.debug_override = options_.debug_override};
   auto verdict = std::make_shared<Verdict>(
       Evaluate(policy, host, port, chain, now, evaluate_options));
+  if (verdict->validated_chain_der.empty() && verdict->reason != VerdictReason::kMatched &&
+      verdict->reason != VerdictReason::kNotPinned) {
+    verdict->validated_chain_der = StackToDer(built);  // for the explanation and reports
+  }
   if (verdict->reason == VerdictReason::kDebugOverride) {
     Log("WARNING: pins for " + host +
         " were BYPASSED because the chain includes an allowed debugging-proxy CA. "
