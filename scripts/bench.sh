@@ -8,7 +8,7 @@ cmake --build build-bench --target pinion_bench pinion_cli
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 grep -q sha_ni /proc/cpuinfo && echo "== SHA-NI: yes" || echo "== SHA-NI: no"
 build-bench/bench/pinion_bench --benchmark_filter=-FixedCount --benchmark_repetitions=${REPETITIONS:-5} \
-  --benchmark_report_aggregates_only=true "$@"
+  --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true "$@"
 echo
 bench/pin_vs_openssl.sh build-bench/cli/pinion "${RUNS:-200}"
 echo
