@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 
+#include <atomic>
+#include <thread>
+
 #include "pinion/policy_loader.h"
 #include "test_pki.h"
 #include "tls_client.h"
@@ -56,6 +59,26 @@ class EnforcerTest : public ::testing::TestWithParam<int> {
     return out + "]\n";
   }
 
+  // PinnedClient: a client context with an enforcer over its own policy store
+  // (members destroyed in reverse order: the context before the enforcer).
+  struct PinnedClient {
+    PolicyStore store;
+    std::unique_ptr<Enforcer> enforcer;
+    internal::UniquePtr<SSL_CTX> ctx;
+  };
+  std::unique_ptr<PinnedClient> MakeClient(PolicySnapshot policy, EnforcerOptions options = {},
+                                           std::vector<const Cert*> roots = {}) {
+    auto client = std::make_unique<PinnedClient>();
+    client->store.Swap(std::move(policy));
+    client->enforcer = *Enforcer::Create(client->store, std::move(options));
+    client->ctx = ClientContext(std::move(roots));
+    EXPECT_TRUE(client->enforcer->InstallOn(client->ctx.get()).ok());
+    return client;
+  }
+  cli::TlsClientResult Connect(PinnedClient& client, std::uint16_t port, const std::string& host = kHost,
+                               SSL_SESSION* resume = nullptr) {
+    return Connect(client.ctx.get(), client.enforcer.get(), port, host, resume);
+  }
   cli::TlsClientResult Connect(SSL_CTX* ctx, Enforcer* enforcer, std::uint16_t port,
                                const std::string& host = kHost, SSL_SESSION* resume = nullptr) {
     auto result = cli::ConnectTls({.host = host, .port = port, .connect_to = "127.0.0.1",
@@ -72,11 +95,8 @@ TestPki* EnforcerTest::pki_ = nullptr;
 
 TEST_P(EnforcerTest, LegitimateChainIsAccepted) {
   auto server = StartServer(pki_->LeafChainPem(), pki_->leaf_key);
-  PolicyStore store(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin(), pki_->backup_key.SpkiPin()})));
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  auto result = Connect(ctx.get(), enforcer.get(), server->port());
+  auto client = MakeClient(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin(), pki_->backup_key.SpkiPin()})));
+  auto result = Connect(*client, server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   ASSERT_NE(result.verdict, nullptr);
   EXPECT_EQ(result.verdict->reason, VerdictReason::kMatched);
@@ -119,11 +139,8 @@ TEST_P(EnforcerTest, RogueCaTrustedByTheClientIsRejectedByPins) {
 TEST_P(EnforcerTest, RotationToTheBackupKeyIsAccepted) {
   Cert backup_leaf = pki_->IssueLeaf(kHost, pki_->backup_key);
   auto server = StartServer(backup_leaf.Pem() + pki_->intermediate.Pem(), pki_->backup_key);
-  PolicyStore store(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin(), pki_->backup_key.SpkiPin()})));
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  auto result = Connect(ctx.get(), enforcer.get(), server->port());
+  auto client = MakeClient(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin(), pki_->backup_key.SpkiPin()})));
+  auto result = Connect(*client, server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   EXPECT_EQ(result.verdict->reason, VerdictReason::kMatched);
   EXPECT_EQ(*result.verdict->matched_pin_index, 1u);
@@ -133,11 +150,8 @@ TEST_P(EnforcerTest, LeafRotatedUnderAPinnedIntermediateIsAccepted) {
   Key new_key = Key::Generate();
   Cert new_leaf = pki_->IssueLeaf(kHost, new_key);
   auto server = StartServer(new_leaf.Pem() + pki_->intermediate.Pem(), new_key);
-  PolicyStore store(Policy(Rule(kHost, {pki_->intermediate.SpkiPin(), pki_->backup_key.SpkiPin()})));
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  auto result = Connect(ctx.get(), enforcer.get(), server->port());
+  auto client = MakeClient(Policy(Rule(kHost, {pki_->intermediate.SpkiPin(), pki_->backup_key.SpkiPin()})));
+  auto result = Connect(*client, server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   EXPECT_EQ(result.verdict->matched_chain_index, 1u);
 }
@@ -164,11 +178,8 @@ TEST_P(EnforcerTest, PinnedCertificatesAppendedToARogueChainAreRejected) {
 
 TEST_P(EnforcerTest, WrongHostnameIsRejectedByTlsItselfNotByPins) {
   auto server = StartServer(pki_->LeafChainPem(), pki_->leaf_key);
-  PolicyStore store(Policy(Rule("**.example.test", {pki_->leaf_key.SpkiPin()})));
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  auto result = Connect(ctx.get(), enforcer.get(), server->port(), "www.example.test");
+  auto client = MakeClient(Policy(Rule("**.example.test", {pki_->leaf_key.SpkiPin()})));
+  auto result = Connect(*client, server->port(), "www.example.test");
   EXPECT_FALSE(result.handshake_ok);
   EXPECT_EQ(result.verify_result, X509_V_ERR_HOSTNAME_MISMATCH);
   EXPECT_EQ(result.verdict, nullptr);  // pins were never consulted
@@ -192,11 +203,8 @@ TEST_P(EnforcerTest, ExpiredPolicyAllowsWithAPolicyExpiredVerdict) {
 
 TEST_P(EnforcerTest, ReportOnlyAllowsWithAMismatchVerdict) {
   auto server = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
-  PolicyStore store(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin()}, "mode = \"report-only\"\n")));
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  auto result = Connect(ctx.get(), enforcer.get(), server->port());
+  auto client = MakeClient(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin()}, "mode = \"report-only\"\n")));
+  auto result = Connect(*client, server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   EXPECT_EQ(result.verdict->reason, VerdictReason::kReportOnlyMismatch);
   EXPECT_EQ(result.verdict->served_chain_der.size(), 2u);
@@ -204,11 +212,8 @@ TEST_P(EnforcerTest, ReportOnlyAllowsWithAMismatchVerdict) {
 
 TEST_P(EnforcerTest, UnpinnedHostIsAllowed) {
   auto server = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
-  PolicyStore store(Policy(Rule("other.example.test", {pki_->leaf_key.SpkiPin()})));
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  auto result = Connect(ctx.get(), enforcer.get(), server->port());
+  auto client = MakeClient(Policy(Rule("other.example.test", {pki_->leaf_key.SpkiPin()})));
+  auto result = Connect(*client, server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   EXPECT_EQ(result.verdict->reason, VerdictReason::kNotPinned);
 }
@@ -242,18 +247,15 @@ TEST_P(EnforcerTest, SubdomainAndWildcardRulesApplyInHandshakes) {
 TEST_P(EnforcerTest, ResumptionNeverSkipsThePinCheck) {
   auto server = StartServer(pki_->LeafChainPem(), pki_->leaf_key);
   auto pinned_ok = Policy(Rule(kHost, {pki_->leaf_key.SpkiPin()}), 1);
-  PolicyStore store(pinned_ok);
-  auto enforcer = *Enforcer::Create(store);
-  auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  auto client = MakeClient(pinned_ok);
 
-  auto first = Connect(ctx.get(), enforcer.get(), server->port());
+  auto first = Connect(*client, server->port());
   ASSERT_TRUE(first.handshake_ok) << first.error;
   ASSERT_NE(first.session, nullptr);
   ASSERT_TRUE(SSL_SESSION_is_resumable(first.session.get()));
 
   // Same policy: resumption is allowed and the carried-over verdict says so.
-  auto resumed = Connect(ctx.get(), enforcer.get(), server->port(), kHost, first.session.get());
+  auto resumed = Connect(*client, server->port(), kHost, first.session.get());
   ASSERT_TRUE(resumed.handshake_ok) << resumed.error;
   EXPECT_TRUE(resumed.resumed);
   ASSERT_NE(resumed.verdict, nullptr);
@@ -263,8 +265,8 @@ TEST_P(EnforcerTest, ResumptionNeverSkipsThePinCheck) {
   EXPECT_GE(resumed_before, 1);
 
   // New policy pinning a different key: the old session must not resume.
-  store.Swap(Policy(Rule(kHost, {pki_->backup_key.SpkiPin()}), 2));
-  auto after_swap = Connect(ctx.get(), enforcer.get(), server->port(), kHost, first.session.get());
+  client->store.Swap(Policy(Rule(kHost, {pki_->backup_key.SpkiPin()}), 2));
+  auto after_swap = Connect(*client, server->port(), kHost, first.session.get());
   EXPECT_FALSE(after_swap.resumed);
   EXPECT_FALSE(after_swap.handshake_ok);
   ASSERT_NE(after_swap.verdict, nullptr);
@@ -272,12 +274,12 @@ TEST_P(EnforcerTest, ResumptionNeverSkipsThePinCheck) {
   EXPECT_EQ(server->resumed_handshakes(), resumed_before);
 
   // A session for one host is never resumed for another.
-  store.Swap(Policy(Rule("**.example.test", {pki_->leaf_key.SpkiPin()}), 3));
-  auto fresh = Connect(ctx.get(), enforcer.get(), server->port());
+  client->store.Swap(Policy(Rule("**.example.test", {pki_->leaf_key.SpkiPin()}), 3));
+  auto fresh = Connect(*client, server->port());
   ASSERT_TRUE(fresh.handshake_ok) << fresh.error;
   Cert other_leaf = testing::Issue({.common_name = "x", .dns_names = {kHost, "other.example.test"}},
                                    pki_->leaf_key, &pki_->intermediate, pki_->intermediate_key);
-  auto other = Connect(ctx.get(), enforcer.get(), server->port(), "other.example.test", fresh.session.get());
+  auto other = Connect(*client, server->port(), "other.example.test", fresh.session.get());
   EXPECT_FALSE(other.resumed);
 }
 
@@ -341,6 +343,44 @@ TEST_P(EnforcerTest, MisuseFailsClosed) {
   auto result = Connect(lax.get(), enforcer.get(), rogue->port());
   EXPECT_FALSE(result.handshake_ok);
   EXPECT_EQ(result.verdict->reason, VerdictReason::kMismatch);
+}
+
+// Handshakes on several threads while the policy flips between a snapshot
+// that pins the server's key and one that does not: every verdict must be the
+// one its own snapshot (policy_version) dictates. Runs under ThreadSanitizer in CI.
+TEST_P(EnforcerTest, ConcurrentHandshakesWithPolicySwaps) {
+  auto server = StartServer(pki_->LeafChainPem(), pki_->leaf_key);
+  PolicySnapshot accept = Policy(Rule(kHost, {pki_->leaf_key.SpkiPin()}), 1);
+  PolicySnapshot reject = Policy(Rule(kHost, {pki_->backup_key.SpkiPin()}), 2);
+  auto client = MakeClient(accept);
+  constexpr int kThreads = 3, kPerThread = 12;
+  std::atomic<int> finished{0}, inconsistent{0}, accepted{0}, rejected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto result = cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+                                       .timeout = std::chrono::seconds(5), .ctx = client->ctx.get(),
+                                       .enforcer = client->enforcer.get()});
+        if (!result.ok() || result->verdict == nullptr) {
+          ++inconsistent;
+        } else {
+          bool should_accept = result->verdict->policy_version == 1;
+          if (result->handshake_ok != should_accept) ++inconsistent;
+          ++(result->handshake_ok ? accepted : rejected);
+        }
+        ++finished;
+      }
+    });
+  }
+  // Bounded: stops when every handshake is done (or after a fixed number of swaps).
+  for (long swaps = 0; finished.load() < kThreads * kPerThread && swaps < 10'000'000; ++swaps) {
+    client->store.Swap(swaps % 2 ? accept : reject);
+    std::this_thread::yield();
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(inconsistent.load(), 0);
+  EXPECT_EQ(accepted.load() + rejected.load(), kThreads * kPerThread);
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, EnforcerTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
