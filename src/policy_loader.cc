@@ -150,7 +150,8 @@ Result<TrustAnchors> DecodeAnchors(const ConfigValue& node, const std::string& f
     return context.At(node, field, ErrorCode::kInputTooLarge,
                       "more than " + std::to_string(kMaxAnchorsPerDomain) + " anchors");
   }
-  anchors.path = path.string();
+  // Absolute, so a policy written elsewhere (PolicyToToml) still finds the bundle.
+  anchors.path = std::filesystem::absolute(path).lexically_normal().string();
   anchors.certificates_der = std::move(*certificates);
   return anchors;
 }

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pinion/certificate_info.h"
 #include "pinion/clock.h"
+#include "pinion/policy_writer.h"
 #include "test_pki.h"
 #include <set>
 
@@ -224,6 +226,9 @@ TEST(ClockTest, ParseTimestamp) {
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_EQ(parsed.error().code(), ErrorCode::kPolicyDate) << bad;
   }
+  // Found by fuzzing the policy writer: early years keep four digits.
+  EXPECT_EQ(FormatUtc(*ParseTimestamp("0425-06-01")), "0425-06-01T00:00:00Z");
+  EXPECT_EQ(*ParseTimestamp(FormatUtc(*ParseTimestamp("0001-01-01T00:00:01Z"))), *ParseTimestamp("0001-01-01T00:00:01Z"));
   FixedClock clock(*ParseTimestamp("2027-01-01"));
   clock.Advance(std::chrono::hours(24));
   EXPECT_EQ(clock.Now(), *ParseTimestamp("2027-01-02"));
@@ -240,6 +245,58 @@ TEST(ErrorTest, EveryCodeHasAUniqueNameAndSummary) {
   Error error = Error(ErrorCode::kPinBase64, "bad").WithSource("f.toml").WithPosition(3, 9).WithField("pin");
   EXPECT_EQ(error.ToString(), "f.toml:3:9: pin: bad [pin_base64]");
   EXPECT_EQ(std::move(error).PrefixField("domain[0].pins[1]").field(), "domain[0].pins[1].pin");
+}
+
+}  // namespace
+}  // namespace pinion
+
+namespace pinion {
+namespace {
+
+TEST(PolicyWriterTest, TomlAndJsonRoundTrip) {
+  TempDir dir;
+  auto key = testing::Key::Generate();
+  auto root = testing::Issue({.common_name = "Anchor", .is_ca = true}, key, nullptr, key);
+  dir.Write("anchors.pem", root.Pem());
+  std::string toml = R"([policy]
+version = 12
+
+[[domain]]
+host = "api.example.com"
+mode = "report-only"
+expires = 2027-01-01T12:30:00+02:00
+on_expiry = "enforce"
+report_uri = ["https://r.example.com/a", "https://r.example.com/b"]
+anchors = "anchors.pem"
+pins = [
+  { pin = ")" + kPinA + R"(", label = "quote \" backslash \\ tab \t ünïcode" },
+  { pin = "cert-sha384/OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb" },
+]
+
+[[domain]]
+host = "bücher.example"
+include_subdomains = true
+expires = 2028-02-29
+pins = [ { pin = ")" + kPinB + R"(" } ]
+
+[[domain]]
+host = "*.cdn.example.com"
+on_expiry = "enforce"
+pins = [ { pin = ")" + kPinB + R"(" } ]
+)";
+  auto original = LoadPolicyFile(dir.Write("p.toml", toml));
+  ASSERT_TRUE(original.ok()) << original.error().ToString();
+  std::string as_toml = PolicyToToml(**original);
+  auto from_toml = ParsePolicyToml(as_toml, "written.toml");
+  ASSERT_TRUE(from_toml.ok()) << from_toml.error().ToString() << "\n" << as_toml;
+  EXPECT_TRUE(SamePolicy(**original, **from_toml)) << as_toml;
+  EXPECT_TRUE(as_toml.starts_with("[policy]\nversion = 12\n\n[[domain]]\nhost = \"api.example.com\"\n"));
+  EXPECT_NE(as_toml.find("expires = 2028-02-29\n"), std::string::npos);
+  std::string as_json = PolicyToJson(**original);
+  auto from_json = ParsePolicyJson(as_json, "written.json");
+  ASSERT_TRUE(from_json.ok()) << from_json.error().ToString() << "\n" << as_json;
+  EXPECT_TRUE(SamePolicy(**original, **from_json)) << as_json;
+  EXPECT_FALSE(SamePolicy(**original, **ParsePolicyToml("[policy]\nversion = 12\n", "e")));
 }
 
 }  // namespace

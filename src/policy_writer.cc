@@ -1,0 +1,107 @@
+#include "pinion/policy_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "pinion/certificate_info.h"
+#include "pinion/clock.h"
+
+namespace pinion {
+namespace {
+
+// The date form when the instant is a midnight UTC, the full form otherwise.
+std::string DateText(TimePoint time) {
+  std::string full = FormatUtc(time);
+  return full.ends_with("T00:00:00Z") ? full.substr(0, 10) : full;
+}
+
+bool SameRule(const DomainRule& a, const DomainRule& b) {
+  if (!(a.host == b.host) || a.mode != b.mode || a.expires != b.expires ||
+      a.on_expiry != b.on_expiry || a.report_uris != b.report_uris ||
+      a.anchors.path != b.anchors.path || a.anchors.certificates_der != b.anchors.certificates_der ||
+      a.pins.size() != b.pins.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.pins.size(); ++i) {
+    if (!(a.pins[i].pin == b.pins[i].pin) || a.pins[i].label != b.pins[i].label) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace {
+// A TOML basic string: JSON's escaping is a subset TOML accepts (\" \\ \n \uXXXX …).
+std::string TomlString(const std::string& text) { return nlohmann::json(text).dump(); }
+}  // namespace
+
+std::string PolicyToToml(const Policy& policy) {
+  // Written by hand rather than through toml++, whose tables sort keys: the
+  // output should read like docs/POLICY.md, host first.
+  std::string out = "[policy]\nversion = " + std::to_string(policy.version()) + "\n";
+  for (const DomainRule& rule : policy.rules()) {
+    out += "\n[[domain]]\nhost = " + TomlString(rule.host.ToString()) + "\n";
+    if (rule.mode != EnforcementMode::kEnforce) {
+      out += "mode = " + TomlString(std::string(EnforcementModeName(rule.mode))) + "\n";
+    }
+    if (rule.expires) {
+      std::string date = DateText(*rule.expires);
+      out += "expires = " + (date.size() == 10 ? date : TomlString(date)) + "\n";
+    }
+    if (rule.expires || rule.on_expiry != ExpiryAction::kAllow) {
+      out += "on_expiry = " + TomlString(std::string(ExpiryActionName(rule.on_expiry))) + "\n";
+    }
+    if (!rule.report_uris.empty()) {
+      out += "report_uri = [";
+      for (std::size_t i = 0; i < rule.report_uris.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + TomlString(rule.report_uris[i]);
+      }
+      out += "]\n";
+    }
+    if (!rule.anchors.use_system()) out += "anchors = " + TomlString(rule.anchors.path) + "\n";
+    out += "pins = [\n";
+    for (const PinEntry& entry : rule.pins) {
+      out += "  { pin = " + TomlString(entry.pin.ToString());
+      if (!entry.label.empty()) out += ", label = " + TomlString(entry.label);
+      out += " },\n";
+    }
+    out += "]\n";
+  }
+  return out;
+}
+
+std::string PolicyToJson(const Policy& policy) {
+  nlohmann::ordered_json root;
+  root["policy"] = {{"version", policy.version()}};
+  nlohmann::ordered_json domains = nlohmann::ordered_json::array();
+  for (const DomainRule& rule : policy.rules()) {
+    nlohmann::ordered_json domain;
+    domain["host"] = rule.host.ToString();
+    if (rule.mode != EnforcementMode::kEnforce) domain["mode"] = EnforcementModeName(rule.mode);
+    if (rule.expires) domain["expires"] = DateText(*rule.expires);
+    if (rule.expires || rule.on_expiry != ExpiryAction::kAllow) {
+      domain["on_expiry"] = ExpiryActionName(rule.on_expiry);
+    }
+    if (!rule.report_uris.empty()) domain["report_uri"] = rule.report_uris;
+    if (!rule.anchors.use_system()) domain["anchors"] = rule.anchors.path;
+    nlohmann::ordered_json pins = nlohmann::ordered_json::array();
+    for (const PinEntry& entry : rule.pins) {
+      nlohmann::ordered_json pin = {{"pin", entry.pin.ToString()}};
+      if (!entry.label.empty()) pin["label"] = entry.label;
+      pins.push_back(pin);
+    }
+    domain["pins"] = pins;
+    domains.push_back(domain);
+  }
+  if (!domains.empty()) root["domain"] = domains;
+  return root.dump(2) + "\n";
+}
+
+bool SamePolicy(const Policy& a, const Policy& b) {
+  if (a.version() != b.version() || a.rules().size() != b.rules().size()) return false;
+  for (std::size_t i = 0; i < a.rules().size(); ++i) {
+    if (!SameRule(a.rules()[i], b.rules()[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace pinion
