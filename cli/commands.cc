@@ -10,6 +10,7 @@ std::span<const Command> Commands() {
       {"fetch", "Connect to a server and show its served and validated chains with their pins",
        AttachFetch},
       {"check", "Check a server (or a chain file) against a pin policy", AttachCheck},
+      {"lint", "Find policy mistakes that lock users out or leave hosts unprotected", AttachLint},
   };
   return kCommands;
 }

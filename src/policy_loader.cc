@@ -177,7 +177,7 @@ Result<DomainRule> DecodeDomain(const ConfigValue& node, const std::string& fiel
 
   auto pattern = HostPattern::Parse(host->string, subdomains != nullptr && subdomains->boolean);
   if (!pattern) return context.Relocate(std::move(pattern).error(), *host, field + ".host");
-  DomainRule rule{.host = std::move(*pattern)};
+  DomainRule rule{.host = std::move(*pattern), .source_line = node.line, .source_column = node.column};
 
   if (mode != nullptr) {
     if (mode->string == "enforce") {

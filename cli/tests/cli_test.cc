@@ -81,7 +81,7 @@ LoopbackTlsServer* CliTest::legit_ = nullptr;
 LoopbackTlsServer* CliTest::rogue_ = nullptr;
 
 TEST_F(CliTest, HelpOnEveryCommand) {
-  for (std::string command : {"", "pin ", "fetch ", "check "}) {
+  for (std::string command : {"", "pin ", "fetch ", "check ", "lint "}) {
     CliRun run = Pinion(command + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.out.find("Usage"), std::string::npos) << command;
@@ -98,7 +98,7 @@ TEST_F(CliTest, EveryOptionIsDocumented) {
   std::string text(doc->begin(), doc->end());
   std::regex option(R"((--[a-z][a-z0-9-]+))");
   int checked = 0;
-  for (std::string command : {"pin", "fetch", "check"}) {
+  for (std::string command : {"pin", "fetch", "check", "lint"}) {
     EXPECT_NE(text.find("`pinion " + command), std::string::npos) << command;
     CliRun help = Pinion(command + " --help");
     for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it) {
@@ -250,6 +250,80 @@ TEST_F(CliTest, DebugProxyCaIsLoud) {
   EXPECT_EQ(nlohmann::json::parse(run.out)["verdict"]["reason"], "debug-override");
   EXPECT_NE(run.err.find("WARNING"), std::string::npos);
   EXPECT_NE(run.err.find("BYPASSED"), std::string::npos);
+}
+
+TEST_F(CliTest, LintFindingsExitCodesAndFormats) {
+  std::string leaf = pki_->leaf_key.SpkiPin().ToString(), backup = pki_->backup_key.SpkiPin().ToString();
+  dir_->Write("good.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"api.example.test\"\nexpires = 2027-06-01\n"
+                           "pins = [{pin = \"" + leaf + "\"}, {pin = \"" + backup + "\"}]\n");
+  dir_->Write("single.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"api.example.test\"\nexpires = 2027-06-01\n"
+                             "pins = [{pin = \"" + leaf + "\"}]\n");
+  dir_->Write("noexpiry.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"api.example.test\"\n"
+                               "pins = [{pin = \"" + leaf + "\"}, {pin = \"" + backup + "\"}]\n");
+  CliRun good = Pinion("lint --at 2026-11-21 " + File("good.toml"));
+  EXPECT_EQ(good.exit_code, 0) << good.out;
+  EXPECT_NE(good.out.find("0 errors, 0 warnings"), std::string::npos);
+
+  CliRun single = Pinion("lint --at 2026-11-21 --json " + File("single.toml"));
+  EXPECT_EQ(single.exit_code, 1);
+  auto json = nlohmann::json::parse(single.out);
+  ASSERT_EQ(json["findings"].size(), 1u);
+  EXPECT_EQ(json["findings"][0]["rule_id"], "PIN001");
+  EXPECT_EQ(json["findings"][0]["line"], 3);
+  EXPECT_EQ(json["summary"]["errors"], 1);
+
+  // A warning passes unless --strict.
+  EXPECT_EQ(Pinion("lint --at 2026-11-21 " + File("noexpiry.toml")).exit_code, 0);
+  EXPECT_EQ(Pinion("lint --strict --at 2026-11-21 " + File("noexpiry.toml")).exit_code, 1);
+
+  // --keys and --chain feed the key-aware rules.
+  CliRun keys = Pinion("lint --json --at 2026-11-21 --keys " + File("trust.pem") + " " + File("good.toml"));
+  auto key_findings = nlohmann::json::parse(keys.out)["findings"];
+  ASSERT_EQ(key_findings.size(), 2u) << keys.out;
+  EXPECT_EQ(key_findings[0]["rule_id"], "PIN012");
+  dir_->Write("in-chain.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"api.example.test\"\nexpires = 2027-06-01\n"
+                               "pins = [{pin = \"" + leaf + "\"}, {pin = \"" + pki_->intermediate.SpkiPin().ToString() + "\"}]\n");
+  CliRun chain = Pinion("lint --json --at 2026-11-21 --chain " + File("chain.pem") + " " + File("in-chain.toml"));
+  EXPECT_EQ(chain.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(chain.out)["findings"][0]["rule_id"], "PIN002");
+  CliRun live = Pinion("lint --json --at 2026-11-21 --live " + std::string(kHost) + ":" + std::to_string(legit_->port()) +
+                       " --connect-to 127.0.0.1 --ca-file " + File("trust.pem") + " " + File("in-chain.toml"));
+  EXPECT_EQ(live.exit_code, 1) << live.err;
+  EXPECT_EQ(nlohmann::json::parse(live.out)["findings"][0]["rule_id"], "PIN002");
+
+  // SARIF 2.1.0: the shape code-scanning tools read.
+  CliRun sarif = Pinion("lint --sarif --at 2026-11-21 " + File("single.toml"));
+  auto log = nlohmann::json::parse(sarif.out);
+  EXPECT_EQ(log["version"], "2.1.0");
+  const auto& run = log["runs"][0];
+  EXPECT_EQ(run["tool"]["driver"]["name"], "pinion");
+  EXPECT_GE(run["tool"]["driver"]["rules"].size(), 14u);
+  ASSERT_EQ(run["results"].size(), 1u);
+  EXPECT_EQ(run["results"][0]["ruleId"], "PIN001");
+  EXPECT_EQ(run["results"][0]["level"], "error");
+  EXPECT_EQ(run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
+  EXPECT_EQ(run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], File("single.toml"));
+
+  // A policy that does not load is a PIN000 finding with its position; bad arguments exit 2.
+  dir_->Write("broken2.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"a.example.test\"\npins = [{pin = \"md5/x\"}]\n");
+  CliRun broken = Pinion("lint --json " + File("broken2.toml"));
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(broken.out)["findings"][0]["rule_id"], "PIN000");
+  EXPECT_EQ(nlohmann::json::parse(broken.out)["findings"][0]["line"], 5);
+  EXPECT_EQ(Pinion("lint --keys /nonexistent.pem " + File("good.toml")).exit_code, 2);
+  EXPECT_EQ(Pinion("lint --at someday " + File("good.toml")).exit_code, 2);
+}
+
+// docs/LINT.md documents every rule of the catalogue.
+TEST_F(CliTest, EveryLintRuleIsDocumented) {
+  auto doc = ReadFileBounded(std::string(PINION_SOURCE_DIR) + "/docs/LINT.md", 1 << 20);
+  ASSERT_TRUE(doc.ok());
+  std::string text(doc->begin(), doc->end());
+  CliRun sarif = Pinion("lint --sarif " + File("policy.toml"));
+  for (const auto& rule : nlohmann::json::parse(sarif.out)["runs"][0]["tool"]["driver"]["rules"]) {
+    EXPECT_NE(text.find(rule["id"].get<std::string>()), std::string::npos) << rule["id"];
+    EXPECT_NE(text.find(rule["name"].get<std::string>()), std::string::npos) << rule["name"];
+  }
 }
 
 }  // namespace

@@ -70,6 +70,10 @@ struct DomainRule {
   std::vector<std::string> report_uris;
   TrustAnchors anchors;
   std::vector<PinEntry> pins;
+  // Where the rule was read from (1-based line, column), 0 when built in code;
+  // for diagnostics only, never compared.
+  std::uint32_t source_line = 0;
+  std::uint32_t source_column = 0;
 
   // IsExpired: true once `now` has reached `expires`.
   bool IsExpired(std::chrono::sys_seconds now) const { return expires && now >= *expires; }

@@ -1,0 +1,74 @@
+// pinion/tooling/lint.h — find the mistakes that lock users out or leave
+// hosts unprotected, before a policy ships.
+//
+//   auto findings = pinion::tooling::LintPolicy(*policy, {.now = clock.Now()});
+//   for (const auto& f : findings) std::cout << f.rule->id << " " << f.message << "\n";
+//
+// Every finding names a rule from a stable catalogue (LintRules(): ID, name,
+// default severity, advice), the host and field concerned, and a message.
+#ifndef PINION_TOOLING_LINT_H_
+#define PINION_TOOLING_LINT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pinion/clock.h"
+#include "pinion/error.h"
+#include "pinion/pin_source.h"
+#include "pinion/policy.h"
+
+namespace pinion::tooling {
+
+enum class Severity : std::uint8_t { kNote, kWarning, kError };
+std::string_view SeverityName(Severity severity);  // "note" | "warning" | "error"
+
+// LintRule is one entry of the catalogue. IDs and names never change meaning.
+struct LintRule {
+  std::string_view id;       // "PIN001"
+  std::string_view name;     // "no-backup-pin"
+  Severity severity;         // default severity
+  std::string_view summary;  // one line
+  std::string_view advice;   // what to do
+};
+// LintRules lists the whole catalogue, in ID order.
+std::span<const LintRule> LintRules();
+
+struct Finding {
+  const LintRule* rule = nullptr;
+  Severity severity = Severity::kWarning;  // the rule's, or raised by --strict
+  std::string host;     // the rule's host pattern; empty for policy-wide findings
+  std::string field;    // "domain[2].expires"
+  std::string message;  // what exactly is wrong here
+  std::uint32_t line = 0, column = 0;
+};
+
+// A chain a host serves now (leaf first), from `--chain FILE` or `--live`.
+struct CurrentChain {
+  std::string host;
+  std::vector<std::vector<std::uint8_t>> certificates_der;
+};
+
+struct LintOptions {
+  TimePoint now = SystemClock::Instance().Now();
+  // An `expires` further ahead than this is reported (PIN005).
+  std::chrono::days max_expiry_horizon{400};
+  // Keys and certificates the pins should correspond to (PIN012, PIN006, PIN008).
+  std::vector<PinSource> keys;
+  // Chains currently served (PIN002, PIN006, PIN008).
+  std::vector<CurrentChain> current_chains;
+};
+
+// LintPolicy checks a loaded policy. Findings come in rule order, then domain order.
+std::vector<Finding> LintPolicy(const Policy& policy, const LintOptions& options);
+
+// FindingForLoadError turns the error of a policy that did not load into a
+// finding (PIN011 for anchors, PIN000 otherwise).
+Finding FindingForLoadError(const Error& error);
+
+}  // namespace pinion::tooling
+
+#endif  // PINION_TOOLING_LINT_H_
