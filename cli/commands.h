@@ -32,6 +32,7 @@ CommandRunner AttachPin(CLI::App& app);
 CommandRunner AttachFetch(CLI::App& app);
 CommandRunner AttachCheck(CLI::App& app);
 CommandRunner AttachLint(CLI::App& app);
+CommandRunner AttachExport(CLI::App& app);
 
 // Commands lists every subcommand, in help order.
 std::span<const Command> Commands();

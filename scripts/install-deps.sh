@@ -10,10 +10,12 @@ packages=(
   # libraries
   libssl-dev openssl ca-certificates
   libidn2-dev libpsl-dev publicsuffix
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   valgrind
+  # real consumers of the exports, used by the tests
+  default-jdk-headless libokhttp-java nodejs curl libplist-utils
 )
 
 sudo_cmd=()

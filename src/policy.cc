@@ -10,6 +10,15 @@ std::string_view EnforcementModeName(EnforcementMode mode) {
   return "unknown";
 }
 
+std::string_view PinRoleName(PinRole role) {
+  switch (role) {
+    case PinRole::kUnspecified: return "";
+    case PinRole::kLeaf: return "leaf";
+    case PinRole::kCa: return "ca";
+  }
+  return "";
+}
+
 std::string_view ExpiryActionName(ExpiryAction action) {
   switch (action) {
     case ExpiryAction::kAllow: return "allow";

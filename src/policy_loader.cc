@@ -90,10 +90,21 @@ Result<PinEntry> DecodePin(const ConfigValue& node, const std::string& field,
   TableReader reader(node, field, context);
   PINION_ASSIGN_OR_RETURN(const ConfigValue* pin_text, reader.Get("pin", {Kind::kString}, true));
   PINION_ASSIGN_OR_RETURN(const ConfigValue* label, reader.Get("label", {Kind::kString}, false));
-  PINION_TRY(reader.CheckNoUnknownKeys("pin, label"));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* role, reader.Get("role", {Kind::kString}, false));
+  PINION_TRY(reader.CheckNoUnknownKeys("pin, label, role"));
   auto pin = Pin::Parse(pin_text->string);
   if (!pin) return context.Relocate(std::move(pin).error(), *pin_text, field + ".pin");
   PinEntry entry{*pin, label != nullptr ? label->string : std::string()};
+  if (role != nullptr) {
+    if (role->string == "leaf") {
+      entry.role = PinRole::kLeaf;
+    } else if (role->string == "ca") {
+      entry.role = PinRole::kCa;
+    } else {
+      return context.At(*role, field + ".role", ErrorCode::kPolicySchema,
+                        "role must be \"leaf\" or \"ca\", not \"" + role->string + "\"");
+    }
+  }
   if (entry.label.size() > kMaxLabelLength) {
     return context.At(*label, field + ".label", ErrorCode::kInputTooLarge,
                       "label longer than " + std::to_string(kMaxLabelLength) + " characters");

@@ -136,6 +136,7 @@ TEST(PolicyLoaderTest, ErrorsNameFileLineFieldAndReason) {
       {"bad pin", Domain("", "pins = [{pin = \"sha256/ab_c\"}]\n"), ErrorCode::kPinBase64, "domain[0].pins[0].pin", 5},
       {"sha1 pin", Domain("", "pins = [{pin = \"sha1/HuVFPi0Nl8Qvhijz8y0LvKvbPJo=\"}]\n"), ErrorCode::kPinUnsupportedAlgorithm, "domain[0].pins[0].pin", 5},
       {"pin key", Domain("", "pins = [{pin = \"" + kPinA + "\", note = \"x\"}]\n"), ErrorCode::kPolicySchema, "domain[0].pins[0].note", 5},
+      {"pin role", Domain("", "pins = [{pin = \"" + kPinA + "\", role = \"root\"}]\n"), ErrorCode::kPolicySchema, "domain[0].pins[0].role", 5},
       {"duplicate pin", Domain("", "pins = [{pin = \"" + kPinA + "\"}, {pin = \"" + kPinA + "\"}]\n"), ErrorCode::kPolicySchema, "domain[0].pins[1]", 3},
       {"public suffix", "[policy]\nversion = 1\n[[domain]]\nhost = \"*.co.uk\"\npins = [{pin = \"" + kPinA + "\"}]\n", ErrorCode::kHostPublicSuffix, "domain[0].host", 4},
       {"bad host", "[policy]\nversion = 1\n[[domain]]\nhost = \"a b\"\npins = [{pin = \"" + kPinA + "\"}]\n", ErrorCode::kHostSyntax, "domain[0].host", 4},
@@ -270,7 +271,7 @@ report_uri = ["https://r.example.com/a", "https://r.example.com/b"]
 anchors = "anchors.pem"
 pins = [
   { pin = ")" + kPinA + R"(", label = "quote \" backslash \\ tab \t ünïcode" },
-  { pin = "cert-sha384/OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb" },
+  { pin = "cert-sha384/OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb", role = "ca" },
 ]
 
 [[domain]]

@@ -22,7 +22,10 @@ bool SameRule(const DomainRule& a, const DomainRule& b) {
     return false;
   }
   for (std::size_t i = 0; i < a.pins.size(); ++i) {
-    if (!(a.pins[i].pin == b.pins[i].pin) || a.pins[i].label != b.pins[i].label) return false;
+    if (!(a.pins[i].pin == b.pins[i].pin) || a.pins[i].label != b.pins[i].label ||
+        a.pins[i].role != b.pins[i].role) {
+      return false;
+    }
   }
   return true;
 }
@@ -62,6 +65,9 @@ std::string PolicyToToml(const Policy& policy) {
     for (const PinEntry& entry : rule.pins) {
       out += "  { pin = " + TomlString(entry.pin.ToString());
       if (!entry.label.empty()) out += ", label = " + TomlString(entry.label);
+      if (entry.role != PinRole::kUnspecified) {
+        out += ", role = " + TomlString(std::string(PinRoleName(entry.role)));
+      }
       out += " },\n";
     }
     out += "]\n";
@@ -87,6 +93,7 @@ std::string PolicyToJson(const Policy& policy) {
     for (const PinEntry& entry : rule.pins) {
       nlohmann::ordered_json pin = {{"pin", entry.pin.ToString()}};
       if (!entry.label.empty()) pin["label"] = entry.label;
+      if (entry.role != PinRole::kUnspecified) pin["role"] = PinRoleName(entry.role);
       pins.push_back(pin);
     }
     domain["pins"] = pins;

@@ -47,10 +47,17 @@ enum class ExpiryAction : std::uint8_t {
 std::string_view EnforcementModeName(EnforcementMode mode);  // "enforce" | "report-only"
 std::string_view ExpiryActionName(ExpiryAction action);      // "allow" | "enforce"
 
+// PinRole says which certificate of a chain a pin is meant for. pinion itself
+// matches a pin against every certificate of the validated chain whatever its
+// role; exporters use it for platforms that distinguish (iOS leaf vs CA identities).
+enum class PinRole : std::uint8_t { kUnspecified, kLeaf, kCa };
+std::string_view PinRoleName(PinRole role);  // "", "leaf", "ca"
+
 // PinEntry is one expected pin with a human label ("backup key, offline").
 struct PinEntry {
   Pin pin;
   std::string label;
+  PinRole role = PinRole::kUnspecified;
 };
 
 // TrustAnchors: "system" (the TLS library's store), or a PEM bundle whose

@@ -1,0 +1,53 @@
+#include "pinion/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace pinion {
+namespace {
+
+Error IoError(const std::filesystem::path& path, const std::string& what) {
+  return Error(ErrorCode::kIo, what + ": " + std::strerror(errno)).WithSource(path.string());
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents) {
+  std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
+  std::string temporary = (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = mkstemp(temporary.data());
+  if (fd < 0) return IoError(path, "cannot create a temporary file next to it");
+  auto fail = [&](const std::string& what) {
+    Error error = IoError(path, what);
+    if (fd >= 0) close(fd);
+    unlink(temporary.c_str());
+    return error;
+  };
+  for (std::size_t written = 0; written < contents.size();) {
+    ssize_t n = write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write failed");
+    written += static_cast<std::size_t>(n);
+  }
+  if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) return fail("cannot flush the temporary file");
+  if (close(fd) != 0) {
+    fd = -1;
+    return fail("cannot close the temporary file");
+  }
+  fd = -1;
+  if (rename(temporary.c_str(), path.c_str()) != 0) return fail("cannot replace the file");
+  // The rename is durable only once the directory entry is.
+  int directory_fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory_fd >= 0) {
+    fsync(directory_fd);
+    close(directory_fd);
+  }
+  return OkStatus();
+}
+
+}  // namespace pinion
