@@ -15,7 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   valgrind
   # real consumers of the exports, used by the tests
-  default-jdk-headless libokhttp-java nodejs curl libplist-utils
+  default-jdk-headless libokhttp-java kotlin nodejs curl libplist-utils
 )
 
 sudo_cmd=()

@@ -81,7 +81,7 @@ LoopbackTlsServer* CliTest::legit_ = nullptr;
 LoopbackTlsServer* CliTest::rogue_ = nullptr;
 
 TEST_F(CliTest, HelpOnEveryCommand) {
-  for (std::string command : {"", "pin ", "fetch ", "check ", "lint "}) {
+  for (std::string command : {"", "pin ", "fetch ", "check ", "lint ", "export "}) {
     CliRun run = Pinion(command + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.out.find("Usage"), std::string::npos) << command;
@@ -98,7 +98,7 @@ TEST_F(CliTest, EveryOptionIsDocumented) {
   std::string text(doc->begin(), doc->end());
   std::regex option(R"((--[a-z][a-z0-9-]+))");
   int checked = 0;
-  for (std::string command : {"pin", "fetch", "check", "lint"}) {
+  for (std::string command : {"pin", "fetch", "check", "lint", "export"}) {
     EXPECT_NE(text.find("`pinion " + command), std::string::npos) << command;
     CliRun help = Pinion(command + " --help");
     for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it) {
@@ -312,6 +312,37 @@ TEST_F(CliTest, LintFindingsExitCodesAndFormats) {
   EXPECT_EQ(nlohmann::json::parse(broken.out)["findings"][0]["line"], 5);
   EXPECT_EQ(Pinion("lint --keys /nonexistent.pem " + File("good.toml")).exit_code, 2);
   EXPECT_EQ(Pinion("lint --at someday " + File("good.toml")).exit_code, 2);
+}
+
+TEST_F(CliTest, ExportWritesAtomicallyAndWarnsOnStderr) {
+  std::string out = File("nsc.xml");
+  dir_->Write("nsc.xml", "previous contents");
+  CliRun run = Pinion("export --to android-nsc -o " + out + " " + File("policy.toml"));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(run.out.empty());
+  auto written = ReadFileBounded(out, 1 << 20);
+  std::string xml(written->begin(), written->end());
+  EXPECT_NE(xml.find("<pin digest=\"SHA-256\">" + pki_->leaf_key.SpkiPin().Base64() + "</pin>"), std::string::npos) << xml;
+  EXPECT_EQ(run.err, "");  // everything in this policy maps to Android
+  dir_->Write("wild.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"*.example.test\"\npins = [{pin = \"" +
+                               pki_->leaf_key.SpkiPin().ToString() + "\"}]\n");
+  CliRun wild = Pinion("export --to android-nsc " + File("wild.toml"));
+  EXPECT_EQ(wild.exit_code, 0);
+  EXPECT_NE(wild.err.find("warning: *.example.test: Android has no one-label wildcard"), std::string::npos) << wild.err;
+  EXPECT_NE(wild.out.find("includeSubdomains=\"true\""), std::string::npos);
+  // A failing export leaves the previous file as it was and no temporary file behind.
+  CliRun bad = Pinion("export --to curl -o " + out + " --host nowhere.example.test " + File("policy.toml"));
+  EXPECT_EQ(bad.exit_code, 2);
+  auto unchanged = ReadFileBounded(out, 1 << 20);
+  EXPECT_EQ(std::string(unchanged->begin(), unchanged->end()), xml);
+  for (const auto& entry : std::filesystem::directory_iterator(dir_->path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+  EXPECT_EQ(Pinion("export --to blackberry " + File("policy.toml")).exit_code, 2);
+  EXPECT_EQ(Pinion("export --to curl /nonexistent.toml").exit_code, 2);
+  CliRun json = Pinion("export --json --to curl " + File("policy.toml"));
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_NE(nlohmann::json::parse(json.out)["text"].get<std::string>().find("pinnedpubkey = \"sha256//"), std::string::npos);
 }
 
 // docs/LINT.md documents every rule of the catalogue.

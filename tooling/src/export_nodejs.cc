@@ -52,14 +52,21 @@ function findRule(host) {
   return subtrees[0] || null;
 }
 
+// The SubjectPublicKeyInfo pin of one certificate. (cert.pubkey is not the
+// SPKI for every key type: for EC keys it is the bare point.)
+function spkiPin(cert) {
+  const spki = new crypto.X509Certificate(cert.raw).publicKey.export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(spki).digest('base64');
+}
+
 // The chain Node verified, leaf first: issuerCertificate links end at the
 // trust anchor (a self-signed certificate points to itself).
 function chainPins(cert) {
   const pins = [];
   const seen = new Set();
-  for (let c = cert; c && c.pubkey && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+  for (let c = cert; c && c.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
     seen.add(c.fingerprint256);
-    pins.push(crypto.createHash('sha256').update(c.pubkey).digest('base64'));
+    pins.push(spkiPin(c));
   }
   return pins;
 }
