@@ -12,6 +12,7 @@ std::span<const Command> Commands() {
       {"check", "Check a server (or a chain file) against a pin policy", AttachCheck},
       {"lint", "Find policy mistakes that lock users out or leave hosts unprotected", AttachLint},
       {"export", "Generate Android, iOS, TrustKit, OkHttp, curl, Envoy, Node.js, HPKP or C++ pinning", AttachExport},
+      {"import", "Turn Android, HPKP, TrustKit, OkHttp or Chromium pins into a pinion policy", AttachImport},
   };
   return kCommands;
 }

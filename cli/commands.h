@@ -33,6 +33,7 @@ CommandRunner AttachFetch(CLI::App& app);
 CommandRunner AttachCheck(CLI::App& app);
 CommandRunner AttachLint(CLI::App& app);
 CommandRunner AttachExport(CLI::App& app);
+CommandRunner AttachImport(CLI::App& app);
 
 // Commands lists every subcommand, in help order.
 std::span<const Command> Commands();
