@@ -1,5 +1,7 @@
 #include "pinion/policy.h"
 
+#include <algorithm>
+
 namespace pinion {
 
 std::string_view EnforcementModeName(EnforcementMode mode) {
@@ -8,6 +10,46 @@ std::string_view EnforcementModeName(EnforcementMode mode) {
     case EnforcementMode::kReportOnly: return "report-only";
   }
   return "unknown";
+}
+
+bool IsCleanText(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != 0x09) || c == 0x7F) return false;  // TAB is fine in TOML and JSON
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // Lead byte, then continuation bytes; no overlong forms, surrogates or > U+10FFFF.
+    int length = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    auto second = static_cast<unsigned char>(text[i + 1]);
+    if ((c == 0xE0 && second < 0xA0) || (c == 0xED && second > 0x9F) || (c == 0xF0 && second < 0x90) ||
+        (c == 0xF4 && second > 0x8F)) {
+      return false;
+    }
+    for (int k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    if (c == 0xC2 && second < 0xA0) return false;  // C1 control characters
+    i += static_cast<std::size_t>(length);
+  }
+  return true;
+}
+
+bool IsValidReportUri(std::string_view uri) {
+  std::string_view rest;
+  if (uri.starts_with("https://")) {
+    rest = uri.substr(8);
+  } else if (uri.starts_with("http://")) {
+    rest = uri.substr(7);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/' || uri.size() > 2048) return false;
+  return std::all_of(uri.begin(), uri.end(), [](char c) {
+    return c > 0x20 && c < 0x7F && std::string_view("\"<>\\^`{|}").find(c) == std::string_view::npos;
+  });
 }
 
 std::string_view PinRoleName(PinRole role) {
@@ -47,7 +89,24 @@ Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainR
                    "more than " + std::to_string(kMaxPinsPerDomain) + " pins")
           .WithField(field + ".pins");
     }
+    // Dates must be writable as YYYY-MM-DD (policy files have four-digit years).
+    if (rule.expires && (*rule.expires < std::chrono::sys_days(std::chrono::year(1) / 1 / 1) ||
+                         *rule.expires >= std::chrono::sys_days(std::chrono::year(10000) / 1 / 1))) {
+      return Error(ErrorCode::kPolicyDate, "expires must lie between the years 0001 and 9999")
+          .WithField(field + ".expires");
+    }
+    for (std::size_t u = 0; u < rule.report_uris.size(); ++u) {
+      const std::string& uri = rule.report_uris[u];
+      if (!IsValidReportUri(uri)) {
+        return Error(ErrorCode::kPolicySchema, "report_uri must be an absolute http(s) URI with a host")
+            .WithField(field + ".report_uri[" + std::to_string(u) + "]");
+      }
+    }
     for (std::size_t a = 0; a < rule.pins.size(); ++a) {
+      if (!IsCleanText(rule.pins[a].label)) {
+        return Error(ErrorCode::kPolicySchema, "a label must be UTF-8 text without control characters")
+            .WithField(field + ".pins[" + std::to_string(a) + "].label");
+      }
       for (std::size_t b = 0; b < a; ++b) {
         if (rule.pins[a].pin == rule.pins[b].pin) {
           return Error(ErrorCode::kPolicySchema,

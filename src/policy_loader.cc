@@ -122,19 +122,10 @@ Result<TimePoint> DecodeDate(const ConfigValue& node, const std::string& field,
 
 Status ValidateReportUri(const ConfigValue& node, const std::string& field,
                          const Context& context) {
-  std::string_view uri = node.string;
-  std::string_view rest;
-  if (uri.starts_with("https://")) {
-    rest = uri.substr(8);
-  } else if (uri.starts_with("http://")) {
-    rest = uri.substr(7);
-  } else {
+  if (!IsValidReportUri(node.string)) {
     return context.At(node, field, ErrorCode::kPolicySchema,
-                      "report_uri must be an absolute https:// (or http://) URI");
-  }
-  if (rest.empty() || rest.front() == '/' || uri.size() > 2048 ||
-      uri.find_first_of(" \t\r\n\"<>") != std::string_view::npos) {
-    return context.At(node, field, ErrorCode::kPolicySchema, "report_uri has no valid host");
+                      "report_uri must be an absolute https:// (or http://) URI with a host, "
+                      "printable ASCII without spaces or quotes");
   }
   return OkStatus();
 }

@@ -126,6 +126,7 @@ TEST(PolicyLoaderTest, ErrorsNameFileLineFieldAndReason) {
       {"on_expiry", Domain("on_expiry = \"maybe\"\n"), ErrorCode::kPolicySchema, "domain[0].on_expiry", 5},
       {"bad date", Domain("expires = \"2027-02-30\"\n"), ErrorCode::kPolicyDate, "domain[0].expires", 5},
       {"date text", Domain("expires = \"next year\"\n"), ErrorCode::kPolicyDate, "domain[0].expires", 5},
+      {"year 0", Domain("expires = 0000-06-01\n"), ErrorCode::kPolicyDate, "domain[0].expires", 3},
       {"local datetime", Domain("expires = 2027-06-01T00:00:00\n"), ErrorCode::kPolicySyntax, "", 5},
       {"report uri scheme", Domain("report_uri = [\"ftp://x\"]\n"), ErrorCode::kPolicySchema, "domain[0].report_uri[0]", 5},
       {"report uri type", Domain("report_uri = \"https://x\"\n"), ErrorCode::kPolicySchema, "domain[0].report_uri", 5},

@@ -33,8 +33,20 @@ bool SameRule(const DomainRule& a, const DomainRule& b) {
 }  // namespace
 
 namespace {
-// A TOML basic string: JSON's escaping is a subset TOML accepts (\" \\ \n \uXXXX …).
-std::string TomlString(const std::string& text) { return nlohmann::json(text).dump(); }
+// A TOML basic string. Policies hold clean text (IsCleanText), so only quotes,
+// backslashes and DEL (which TOML forbids raw, unlike JSON) need escaping.
+std::string TomlString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == 0x7F) {
+      out += "\\u007F";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
 }  // namespace
 
 std::string PolicyToToml(const Policy& policy) {

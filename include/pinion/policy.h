@@ -47,6 +47,13 @@ enum class ExpiryAction : std::uint8_t {
 std::string_view EnforcementModeName(EnforcementMode mode);  // "enforce" | "report-only"
 std::string_view ExpiryActionName(ExpiryAction action);      // "allow" | "enforce"
 
+// IsCleanText: valid UTF-8 without control characters (TAB allowed) — what labels must be,
+// so every policy can be written back as TOML and JSON.
+bool IsCleanText(std::string_view text);
+// IsValidReportUri: an absolute http(s) URI with a host, at most 2048 printable
+// ASCII characters, none of space " < > \ ^ ` { | }.
+bool IsValidReportUri(std::string_view uri);
+
 // PinRole says which certificate of a chain a pin is meant for. pinion itself
 // matches a pin against every certificate of the validated chain whatever its
 // role; exporters use it for platforms that distinguish (iOS leaf vs CA identities).
@@ -92,7 +99,8 @@ using PolicySnapshot = std::shared_ptr<const Policy>;
 class Policy {
  public:
   // Create validates and indexes rules: no duplicate host pattern, 1 to
-  // kMaxPinsPerDomain pins per rule, no duplicate pin within a rule.
+  // kMaxPinsPerDomain pins per rule, no duplicate pin within a rule, labels
+  // that are clean text (IsCleanText), valid report URIs (IsValidReportUri).
   // Errors carry the field ("domain[3].host") of the offending rule.
   static Result<PolicySnapshot> Create(std::uint64_t version, std::vector<DomainRule> rules);
 

@@ -23,6 +23,21 @@ constexpr FormatName kFormats[] = {{"android-nsc", ImportFormat::kAndroidNsc},
                                    {"okhttp", ImportFormat::kOkHttp},
                                    {"chromium", ImportFormat::kChromium}};
 
+// Labels must be clean text (IsCleanText): keep printable ASCII and valid
+// UTF-8 characters, replace anything else with '?'.
+std::string CleanLabel(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && out.size() < 256;) {
+    std::size_t length = 1;
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0xC2 && c <= 0xF4) length = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    std::string_view piece = text.substr(i, length);
+    out += IsCleanText(piece) && piece.size() == length ? std::string(piece) : std::string("?");
+    i += IsCleanText(piece) && piece.size() == length ? length : 1;
+  }
+  return out;
+}
+
 // A rule being read, before its host is known to be valid.
 struct Draft {
   EnforcementMode mode = EnforcementMode::kEnforce;
@@ -57,8 +72,15 @@ class Builder {
       Warn(key + ": a second rule for the same host is left out (pinion keeps one rule per pattern)");
       return;
     }
-    DomainRule rule{.host = std::move(*host), .mode = draft.mode, .expires = draft.expires,
-                    .report_uris = std::move(draft.report_uris)};
+    DomainRule rule{.host = std::move(*host), .mode = draft.mode, .expires = draft.expires};
+    for (std::string& uri : draft.report_uris) {
+      if (IsValidReportUri(uri)) {
+        rule.report_uris.push_back(std::move(uri));
+      } else {
+        Warn(key + ": report URI '" + CleanLabel(uri) + "' is not an http(s) URI; left out");
+      }
+    }
+    if (rule.report_uris.size() > kMaxReportUris) rule.report_uris.resize(kMaxReportUris);
     // Keep one entry per pin: inputs sometimes list a key twice.
     for (PinEntry& entry : draft.pins) {
       bool duplicate = false;
@@ -92,7 +114,7 @@ std::string Trim(std::string text);
 // A comment right before an element is its label (pinion's exports write them so).
 std::string LabelBefore(pugi::xml_node node) {
   pugi::xml_node previous = node.previous_sibling();
-  return previous.type() == pugi::node_comment ? Trim(previous.value()) : std::string();
+  return previous.type() == pugi::node_comment ? CleanLabel(Trim(previous.value())) : std::string();
 }
 
 std::string Trim(std::string text) {
@@ -188,7 +210,16 @@ Status ImportHpkp(std::string_view text, Builder& builder, const ImportOptions& 
   Draft rule;
   rule.mode = report_only ? EnforcementMode::kReportOnly : EnforcementMode::kEnforce;
   for (const Pin& pin : header->pins) rule.pins.push_back({pin, "", PinRole::kUnspecified});
-  if (header->max_age_seconds) rule.expires = options.now + std::chrono::seconds(*header->max_age_seconds);
+  if (header->max_age_seconds) {
+    // RFC 7469 §4.1 lets a client cap max-age; a year is generous for pins.
+    constexpr std::int64_t kMaxAge = 365 * 86400;
+    std::int64_t max_age = *header->max_age_seconds;
+    if (max_age > kMaxAge) {
+      builder.Warn("max-age " + std::to_string(max_age) + " is capped at one year (RFC 7469 section 4.1)");
+      max_age = kMaxAge;
+    }
+    rule.expires = options.now + std::chrono::seconds(max_age);
+  }
   if (header->report_uri) rule.report_uris.push_back(*header->report_uri);
   if (!header->max_age_seconds && !report_only) builder.Warn("the header has no max-age (RFC 7469 requires one); no expiry set");
   builder.Add(options.host, header->include_subdomains, std::move(rule));
@@ -338,39 +369,52 @@ Status ImportChromium(std::string_view text, Builder& builder, const ImportOptio
   };
   std::map<std::string, Pinset> pinsets;
   std::set<std::string> missing;
+  // Checked member access: operator[] on a const json with a missing key is undefined behaviour.
+  auto string_member = [](const nlohmann::json& object, const char* key) -> const std::string* {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+  };
+  auto bool_member = [](const nlohmann::json& object, const char* key) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_boolean() && it->get<bool>();
+  };
   for (const auto& set : document["pinsets"]) {
-    if (!set.is_object() || !set["name"].is_string()) return builder.Fail(ErrorCode::kPolicySchema, "a pinset without a name");
+    const std::string* name = set.is_object() ? string_member(set, "name") : nullptr;
+    if (name == nullptr) return builder.Fail(ErrorCode::kPolicySchema, "a pinset without a name");
     Pinset pinset;
-    for (const auto& hash : set.value("static_spki_hashes", nlohmann::json::array())) {
-      if (!hash.is_string()) return builder.Fail(ErrorCode::kPolicySchema, "a non-string SPKI name");
-      auto it = names.find(hash.get<std::string>());
-      if (it == names.end()) {
-        missing.insert(hash.get<std::string>());
-        continue;
+    if (auto hashes = set.find("static_spki_hashes"); hashes != set.end() && hashes->is_array()) {
+      for (const auto& hash : *hashes) {
+        if (!hash.is_string()) return builder.Fail(ErrorCode::kPolicySchema, "a non-string SPKI name");
+        auto it = names.find(hash.get<std::string>());
+        if (it == names.end()) {
+          missing.insert(hash.get<std::string>());
+          continue;
+        }
+        pinset.pins.push_back({it->second, CleanLabel(hash.get<std::string>()), PinRole::kUnspecified});
       }
-      pinset.pins.push_back({it->second, hash.get<std::string>(), PinRole::kUnspecified});
     }
     if (set.contains("bad_static_spki_hashes")) {
-      builder.Warn("pinset " + set["name"].get<std::string>() + ": bad_static_spki_hashes (forbidden keys) cannot be expressed and are left out");
+      builder.Warn("pinset " + CleanLabel(*name) + ": bad_static_spki_hashes (forbidden keys) cannot be expressed and are left out");
     }
-    if (set.contains("report_uri") && set["report_uri"].is_string()) pinset.report_uri = set["report_uri"];
-    pinsets[set["name"].get<std::string>()] = std::move(pinset);
+    if (const std::string* uri = string_member(set, "report_uri")) pinset.report_uri = *uri;
+    pinsets[*name] = std::move(pinset);
   }
-  for (const std::string& name : missing) builder.Warn("SPKI '" + name + "' is not in the pins file; left out of its pinsets");
+  for (const std::string& name : missing) builder.Warn("SPKI '" + CleanLabel(name) + "' is not in the pins file; left out of its pinsets");
   for (const auto& entry : document["entries"]) {
     if (!entry.is_object() || !entry.contains("pins")) continue;  // HSTS-only entries
-    if (!entry["name"].is_string() || !entry["pins"].is_string()) return builder.Fail(ErrorCode::kPolicySchema, "a malformed entry");
-    std::string host = entry["name"];
-    auto set = pinsets.find(entry["pins"].get<std::string>());
+    const std::string* host = string_member(entry, "name");
+    const std::string* pins = string_member(entry, "pins");
+    if (host == nullptr || pins == nullptr) return builder.Fail(ErrorCode::kPolicySchema, "a malformed entry");
+    auto set = pinsets.find(*pins);
     if (set == pinsets.end()) {
-      builder.Warn(host + ": pinset '" + entry["pins"].get<std::string>() + "' is not defined; left out");
+      builder.Warn(CleanLabel(*host) + ": pinset '" + CleanLabel(*pins) + "' is not defined; left out");
       continue;
     }
     Draft rule;
     rule.pins = set->second.pins;
     if (!set->second.report_uri.empty()) rule.report_uris.push_back(set->second.report_uri);
-    bool subdomains = entry.value("include_subdomains", false) || entry.value("include_subdomains_for_pinning", false);
-    builder.Add(host, subdomains, std::move(rule));
+    bool subdomains = bool_member(entry, "include_subdomains") || bool_member(entry, "include_subdomains_for_pinning");
+    builder.Add(*host, subdomains, std::move(rule));
   }
   return OkStatus();
 }
