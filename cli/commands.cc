@@ -13,6 +13,8 @@ std::span<const Command> Commands() {
       {"lint", "Find policy mistakes that lock users out or leave hosts unprotected", AttachLint},
       {"export", "Generate Android, iOS, TrustKit, OkHttp, curl, Envoy, Node.js, HPKP or C++ pinning", AttachExport},
       {"import", "Turn Android, HPKP, TrustKit, OkHttp or Chromium pins into a pinion policy", AttachImport},
+      {"rotate", "Plan a key rotation and check which policy versions accept a new chain", AttachRotate},
+      {"inventory", "Document every pin: labels, keys, expiry, next rotation (Markdown or HTML)", AttachInventory},
   };
   return kCommands;
 }

@@ -34,6 +34,8 @@ CommandRunner AttachCheck(CLI::App& app);
 CommandRunner AttachLint(CLI::App& app);
 CommandRunner AttachExport(CLI::App& app);
 CommandRunner AttachImport(CLI::App& app);
+CommandRunner AttachRotate(CLI::App& app);
+CommandRunner AttachInventory(CLI::App& app);
 
 // Commands lists every subcommand, in help order.
 std::span<const Command> Commands();

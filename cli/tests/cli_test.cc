@@ -81,7 +81,7 @@ LoopbackTlsServer* CliTest::legit_ = nullptr;
 LoopbackTlsServer* CliTest::rogue_ = nullptr;
 
 TEST_F(CliTest, HelpOnEveryCommand) {
-  for (std::string command : {"", "pin ", "fetch ", "check ", "lint ", "export "}) {
+  for (std::string command : {"", "pin ", "fetch ", "check ", "lint ", "export ", "import ", "rotate ", "rotate plan ", "rotate check ", "inventory "}) {
     CliRun run = Pinion(command + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.out.find("Usage"), std::string::npos) << command;
@@ -98,8 +98,8 @@ TEST_F(CliTest, EveryOptionIsDocumented) {
   std::string text(doc->begin(), doc->end());
   std::regex option(R"((--[a-z][a-z0-9-]+))");
   int checked = 0;
-  for (std::string command : {"pin", "fetch", "check", "lint", "export"}) {
-    EXPECT_NE(text.find("`pinion " + command), std::string::npos) << command;
+  for (std::string command : {"pin", "fetch", "check", "lint", "export", "import", "inventory", "rotate plan", "rotate check"}) {
+    EXPECT_NE(text.find("pinion " + command), std::string::npos) << command;
     CliRun help = Pinion(command + " --help");
     for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it) {
       std::string name = (*it)[1];
@@ -343,6 +343,63 @@ TEST_F(CliTest, ExportWritesAtomicallyAndWarnsOnStderr) {
   CliRun json = Pinion("export --json --to curl " + File("policy.toml"));
   EXPECT_EQ(json.exit_code, 0);
   EXPECT_NE(nlohmann::json::parse(json.out)["text"].get<std::string>().find("pinnedpubkey = \"sha256//"), std::string::npos);
+}
+
+// A rotation rehearsed end to end: plan the next version, issue a certificate
+// for the next key, and see which versions in the field would lock users out.
+TEST_F(CliTest, RotationPlanThenCheck) {
+  Key next = Key::Generate();
+  dir_->Write("next.key", next.PrivatePem());
+  CliRun plan = Pinion("rotate plan --policy " + File("policy.toml") + " --host " + kHost + " --next-key " +
+                       File("next.key") + " -o " + File("policy-v5.toml"));
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_NE(plan.out.find("Rotation checklist"), std::string::npos);
+  EXPECT_NE(plan.out.find("pinion rotate check"), std::string::npos);
+  auto v5 = ReadFileBounded(File("policy-v5.toml"), 1 << 20);
+  std::string v5_text(v5->begin(), v5->end());
+  EXPECT_NE(v5_text.find("version = 5"), std::string::npos);
+  EXPECT_NE(v5_text.find(next.SpkiPin().ToString()), std::string::npos);
+  EXPECT_NE(v5_text.find(pki_->leaf_key.SpkiPin().ToString()), std::string::npos);  // nothing removed
+
+  testing::Cert new_leaf = pki_->IssueLeaf(kHost, next);
+  dir_->Write("new-chain.pem", new_leaf.Pem() + pki_->intermediate.Pem());
+  std::string check = "rotate check --json --ca-file " + File("trust.pem") + " --chain " + File("new-chain.pem") + " ";
+  CliRun both = Pinion(check + File("policy.toml") + " " + File("policy-v5.toml"));
+  EXPECT_EQ(both.exit_code, 1) << both.err;
+  auto table = nlohmann::json::parse(both.out);
+  EXPECT_EQ(table["host"], kHost);
+  EXPECT_EQ(table["policies"][0]["outcome"], "locks_out");
+  EXPECT_EQ(table["policies"][1]["outcome"], "accepts");
+  EXPECT_EQ(table["lockouts"], 1);
+  EXPECT_EQ(Pinion(check + File("policy-v5.toml")).exit_code, 0);
+  // A chain that is not valid then is a validation error (3), whatever the pins.
+  EXPECT_EQ(Pinion(check + "--at 2099-01-01 " + File("policy-v5.toml")).exit_code, 3);
+  // Planning twice for the same key is refused: it is already pinned.
+  EXPECT_EQ(Pinion("rotate plan --policy " + File("policy-v5.toml") + " --host " + kHost + " --next-key " + File("next.key")).exit_code, 2);
+  EXPECT_EQ(Pinion("rotate plan --policy " + File("policy.toml") + " --host other.example.test --next-key " + File("next.key")).exit_code, 2);
+}
+
+TEST_F(CliTest, ImportAndInventory) {
+  CliRun exported = Pinion("export --to android-nsc -o " + File("nsc2.xml") + " " + File("policy.toml"));
+  ASSERT_EQ(exported.exit_code, 0);
+  CliRun imported = Pinion("import --from android-nsc " + File("nsc2.xml") + " --policy-version 4 -o " + File("imported.toml"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  CliRun same = Pinion("check " + Target(legit_) + " --policy " + File("imported.toml") + " --ca-file " + File("trust.pem"));
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_EQ(Pinion("check " + Target(rogue_) + " --policy " + File("imported.toml") + " --ca-file " + File("trust.pem")).exit_code, 1);
+  EXPECT_EQ(Pinion("import --from chromium " + File("nsc2.xml")).exit_code, 2);  // needs --pins
+  EXPECT_EQ(Pinion("import --from android-nsc " + File("trust.pem")).exit_code, 2);
+
+  CliRun markdown = Pinion("inventory --keys " + File("leaf.pem") + " --keys " + File("backup.key") + " " + File("policy.toml"));
+  ASSERT_EQ(markdown.exit_code, 0) << markdown.err;
+  EXPECT_NE(markdown.out.find("## api.example.test"), std::string::npos);
+  EXPECT_NE(markdown.out.find("| `" + pki_->leaf_key.SpkiPin().ToString() + "` | leaf | any | certificate"), std::string::npos) << markdown.out;
+  EXPECT_NE(markdown.out.find("private_key"), std::string::npos);
+  EXPECT_NE(markdown.out.find("Next rotation: "), std::string::npos);
+  EXPECT_NE(markdown.out.find("certificate expiry"), std::string::npos);
+  CliRun html = Pinion("inventory --html " + File("policy.toml"));
+  EXPECT_TRUE(html.out.starts_with("<!DOCTYPE html>"));
+  EXPECT_NE(html.out.find("<h2>api.example.test</h2>"), std::string::npos);
 }
 
 // docs/LINT.md documents every rule of the catalogue.
