@@ -35,14 +35,9 @@ int Run(const InventoryCliOptions& options) {
     }
     inventory.now = *at;
   }
-  for (const std::string& file : options.key_files) {
-    auto sources = ReadPinSourcesFromFile(file);
-    if (!sources) {
-      PrintError(sources.error(), "--keys takes certificates, public keys, private keys or CSRs.");
-      return kExitUsage;
-    }
-    inventory.keys.insert(inventory.keys.end(), sources->begin(), sources->end());
-  }
+  auto keys = ReadKeyFiles(options.key_files, "--keys takes certificates, public keys, private keys or CSRs.");
+  if (!keys) return kExitUsage;
+  inventory.keys = std::move(*keys);
   std::string document = options.html ? tooling::InventoryHtml(**policy, inventory) : tooling::InventoryMarkdown(**policy, inventory);
   if (options.output.empty()) {
     std::cout << document;

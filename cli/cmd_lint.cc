@@ -102,14 +102,9 @@ int Run(const LintCliOptions& options) {
     }
     lint.now = *at;
   }
-  for (const std::string& file : options.key_files) {
-    auto sources = ReadPinSourcesFromFile(file);
-    if (!sources) {
-      PrintError(sources.error(), "--keys takes certificates, public keys, private keys or CSRs.");
-      return kExitUsage;
-    }
-    lint.keys.insert(lint.keys.end(), sources->begin(), sources->end());
-  }
+  auto keys = ReadKeyFiles(options.key_files, "--keys takes certificates, public keys, private keys or CSRs.");
+  if (!keys) return kExitUsage;
+  lint.keys = std::move(*keys);
   for (const std::string& file : options.chain_files) {
     auto chains = ChainsFromFile(file);
     if (!chains) {

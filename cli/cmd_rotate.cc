@@ -35,16 +35,9 @@ int RunPlan(const RotateOptions& options) {
     PrintError(policy.error(), "Fix the policy file first (`pinion lint`).");
     return kExitUsage;
   }
-  std::vector<PinSource> keys;
-  for (const std::string& file : options.next_keys) {
-    auto sources = ReadPinSourcesFromFile(file);
-    if (!sources) {
-      PrintError(sources.error(), "--next-key takes the next key (private or public) or its certificate or CSR.");
-      return kExitUsage;
-    }
-    keys.insert(keys.end(), sources->begin(), sources->end());
-  }
-  auto plan = tooling::PlanRotation(**policy, options.host, keys, SystemClock::Instance().Now());
+  auto keys = ReadKeyFiles(options.next_keys, "--next-key takes the next key (private or public) or its certificate or CSR.");
+  if (!keys) return kExitUsage;
+  auto plan = tooling::PlanRotation(**policy, options.host, *keys, SystemClock::Instance().Now());
   if (!plan) {
     PrintError(plan.error());
     return kExitUsage;

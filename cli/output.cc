@@ -96,6 +96,19 @@ Result<internal::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_fil
   return store;
 }
 
+std::optional<std::vector<PinSource>> ReadKeyFiles(const std::vector<std::string>& files, std::string_view hint) {
+  std::vector<PinSource> keys;
+  for (const std::string& file : files) {
+    auto sources = ReadPinSourcesFromFile(file);
+    if (!sources) {
+      PrintError(sources.error(), hint);
+      return std::nullopt;
+    }
+    keys.insert(keys.end(), sources->begin(), sources->end());
+  }
+  return keys;
+}
+
 nlohmann::json CertificateJson(const std::vector<std::uint8_t>& der, std::size_t index) {
   nlohmann::json out = {{"index", index}};
   auto info = DescribeCertificate(der);

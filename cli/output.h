@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "internal/openssl_ptr.h"
 #include "pinion/error.h"
+#include "pinion/pin_source.h"
 #include "pinion/result.h"
 #include "pinion/verdict.h"
 
@@ -36,6 +38,10 @@ Result<HostPort> ParseHostPort(std::string_view text);
 // LoadTrustStore returns a store holding only the certificates of `ca_file`,
 // or the system default store when `ca_file` is empty.
 Result<internal::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file);
+
+// ReadKeyFiles reads certificates, keys and CSRs from every file; on failure
+// it prints the error with `hint` and returns nullopt (the caller exits 2).
+std::optional<std::vector<PinSource>> ReadKeyFiles(const std::vector<std::string>& files, std::string_view hint);
 
 // CertificateJson describes one DER certificate; `index` is its position.
 nlohmann::json CertificateJson(const std::vector<std::uint8_t>& der, std::size_t index);

@@ -32,11 +32,7 @@ std::span<const std::uint8_t> Bytes(const std::string& text) {
 }
 
 std::string RunShell(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[256];
-  while (pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  if (pipe != nullptr) pclose(pipe);
+  std::string out = testing::RunCommand(command).output;
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
 }

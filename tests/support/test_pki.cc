@@ -5,6 +5,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -168,6 +171,15 @@ std::filesystem::path TempDir::Write(const std::string& name, const std::string&
   std::filesystem::path file = path_ / name;
   std::ofstream(file, std::ios::binary) << contents;
   return file;
+}
+
+CommandResult RunCommand(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  char buffer[512];
+  while (pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  int status = pipe != nullptr ? pclose(pipe) : -1;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 std::string PemOf(const std::vector<const Cert*>& certs) {

@@ -85,6 +85,14 @@ class TempDir {
 
 std::string PemOf(const std::vector<const Cert*>& certs);
 
+// RunCommand runs a shell command and returns its exit code and its output
+// (stdout and stderr together).
+struct CommandResult {
+  int exit_code;
+  std::string output;
+};
+CommandResult RunCommand(const std::string& command);
+
 }  // namespace pinion::testing
 
 #endif  // PINION_TESTS_SUPPORT_TEST_PKI_H_

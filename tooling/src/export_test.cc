@@ -24,19 +24,8 @@ using testing::TestPki;
 
 constexpr char kHost[] = "api.example.test";
 
-struct ShellRun {
-  int exit_code;
-  std::string output;
-};
-
-ShellRun Shell(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buffer[512];
-  while (pipe != nullptr && fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
-  int status = pipe != nullptr ? pclose(pipe) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using ShellRun = testing::CommandResult;
+ShellRun Shell(const std::string& command) { return testing::RunCommand(command); }
 
 class ExportTest : public ::testing::Test {
  protected:
