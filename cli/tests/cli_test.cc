@@ -408,7 +408,8 @@ TEST_F(CliTest, EveryLintRuleIsDocumented) {
   ASSERT_TRUE(doc.ok());
   std::string text(doc->begin(), doc->end());
   CliRun sarif = Pinion("lint --sarif " + File("policy.toml"));
-  for (const auto& rule : nlohmann::json::parse(sarif.out)["runs"][0]["tool"]["driver"]["rules"]) {
+  nlohmann::json log = nlohmann::json::parse(sarif.out);  // named: a range-for over a temporary's member dangles
+  for (const auto& rule : log["runs"][0]["tool"]["driver"]["rules"]) {
     EXPECT_NE(text.find(rule["id"].get<std::string>()), std::string::npos) << rule["id"];
     EXPECT_NE(text.find(rule["name"].get<std::string>()), std::string::npos) << rule["name"];
   }
