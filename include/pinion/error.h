@@ -46,7 +46,8 @@ namespace pinion {
   X(kTlsHandshake, "tls_handshake", "the TLS handshake failed")                       \
   X(kChainValidation, "chain_validation", "the certificate chain failed validation")  \
   X(kHostnameMismatch, "hostname_mismatch", "the certificate does not match the host name") \
-  X(kPinValidationFailed, "pin_validation_failed", "the validated chain matched none of the pins")
+  X(kPinValidationFailed, "pin_validation_failed", "the validated chain matched none of the pins") \
+  X(kSignatureInvalid, "signature_invalid", "no trusted key signed the envelope")
 
 enum class ErrorCode : std::uint8_t {
 #define PINION_X(id, name, summary) id,
