@@ -211,10 +211,10 @@ std::shared_ptr<Verdict> Enforcer::VerifyAndPin(X509_STORE_CTX* store_ctx,
   // encoding is the key it actually verified with; ReadPinSources refuses
   // certificates whose raw SPKI bytes differ from it, so pins made by
   // `pinion pin` mean the same here.
-  bool needs_certificates = false;
-  for (const PinEntry& entry : rule != nullptr ? rule->pins : std::vector<PinEntry>{}) {
-    if (entry.pin.target() == PinTarget::kCertificate) needs_certificates = true;
-  }
+  bool needs_certificates =
+      rule != nullptr && std::any_of(rule->pins.begin(), rule->pins.end(), [](const PinEntry& entry) {
+        return entry.pin.target() == PinTarget::kCertificate;
+      });
   VerifiedChain chain = internal::VerifiedChainFactory::Empty();
   internal::VerifiedChainFactory::Reserve(chain, static_cast<std::size_t>(sk_X509_num(built)),
                                           needs_certificates ? 4096 : 512);
