@@ -42,5 +42,5 @@ stage "3/3 clang ThreadSanitizer: concurrency tests"
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPINION_SANITIZE=thread -DPINION_TESTDATA_DIR="$testdata"
 cmake --build build-tsan -j "$jobs" --target pinion_core_test pinion_openssl_test
-TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan -j "$jobs" --output-on-failure --timeout 600 \
+TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" ctest --test-dir build-tsan -j "$jobs" --output-on-failure --timeout 600 \
   -R 'Concurrent|EnforcerTest'
