@@ -60,7 +60,7 @@ int Report(const Outcome& outcome, bool json) {
   const Verdict& verdict = *outcome.verdict;
   std::string headline = code == kExitOk ? Style("ACCEPTED", Tone::kGood) : Style("REJECTED", Tone::kBad);
   if (verdict.reason == VerdictReason::kReportOnlyMismatch || verdict.reason == VerdictReason::kPolicyExpired ||
-      verdict.reason == VerdictReason::kDebugOverride) {
+      verdict.reason == VerdictReason::kDebugOverride || verdict.reason == VerdictReason::kKillSwitch) {
     headline = Style("ACCEPTED (with a warning)", Tone::kWarn);
   }
   std::cout << headline << "  validation: ok, pins: " << VerdictReasonName(verdict.reason) << "\n"

@@ -146,6 +146,8 @@ nlohmann::json VerdictJson(const Verdict& verdict) {
       {"explanation", verdict.Explain()},
   };
   out["rule"] = verdict.rule != nullptr ? nlohmann::json(verdict.rule->host.ToString()) : nlohmann::json();
+  out["kill_switch_until"] =
+      verdict.kill_switch_until ? nlohmann::json(FormatUtc(*verdict.kill_switch_until)) : nlohmann::json();
   if (const PinEntry* pin = verdict.matched_pin()) {
     out["matched_pin"] = {{"pin", pin->pin.ToString()}, {"label", pin->label}};
     out["matched_depth"] = *verdict.matched_chain_index;

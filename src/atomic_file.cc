@@ -17,7 +17,11 @@ Error IoError(const std::filesystem::path& path, const std::string& what) {
 
 }  // namespace
 
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents) {
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           const AtomicWriteObserver& on_step) {
+  auto step = [&](std::string_view name) {
+    if (on_step) on_step(name);
+  };
   std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
   std::string temporary = (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
   int fd = mkstemp(temporary.data());
@@ -28,25 +32,34 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
     unlink(temporary.c_str());
     return error;
   };
+  step("temporary-created");
+  // Written in two halves so a crash test can stop between them.
+  std::size_t half = contents.size() / 2;
   for (std::size_t written = 0; written < contents.size();) {
-    ssize_t n = write(fd, contents.data() + written, contents.size() - written);
+    std::size_t end = written < half ? half : contents.size();
+    ssize_t n = write(fd, contents.data() + written, end - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return fail("write failed");
     written += static_cast<std::size_t>(n);
+    if (written == half) step("half-written");
   }
+  step("written");
   if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) return fail("cannot flush the temporary file");
+  step("flushed");
   if (close(fd) != 0) {
     fd = -1;
     return fail("cannot close the temporary file");
   }
   fd = -1;
   if (rename(temporary.c_str(), path.c_str()) != 0) return fail("cannot replace the file");
+  step("renamed");
   // The rename is durable only once the directory entry is.
   int directory_fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (directory_fd >= 0) {
     fsync(directory_fd);
     close(directory_fd);
   }
+  step("directory-synced");
   return OkStatus();
 }
 

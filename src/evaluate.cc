@@ -125,6 +125,12 @@ Verdict Evaluate(const PolicySnapshot& policy, std::string_view host, std::uint1
   } else if (options.debug_override != nullptr &&
              ChainEndsAtProxyCa(verdict.chain_pins, *options.debug_override)) {
     verdict.reason = VerdictReason::kDebugOverride;
+  } else if (const auto& kill_switch = policy->enforcement_override();
+             kill_switch && kill_switch->AppliesTo(verdict.host, now)) {
+    // A signed manifest's kill switch: bounded in time, so enforcement resumes by itself.
+    verdict.kill_switch_until = kill_switch->until;
+    verdict.reason = kill_switch->mode == OverrideMode::kDisabled ? VerdictReason::kKillSwitch
+                                                                   : VerdictReason::kReportOnlyMismatch;
   } else if (rule->mode == EnforcementMode::kReportOnly) {
     verdict.reason = VerdictReason::kReportOnlyMismatch;
   } else {

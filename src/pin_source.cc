@@ -380,4 +380,19 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(
   return ReadCertificates(bytes, path.string());
 }
 
+std::string CertificatesToPem(const std::vector<std::vector<std::uint8_t>>& certificates_der) {
+  std::string pem;
+  for (const auto& der : certificates_der) {
+    internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    if (bio == nullptr ||
+        PEM_write_bio(bio.get(), "CERTIFICATE", "", der.data(), static_cast<long>(der.size())) <= 0) {
+      continue;  // only on allocation failure
+    }
+    char* data = nullptr;
+    long length = BIO_get_mem_data(bio.get(), &data);
+    pem.append(data, static_cast<std::size_t>(length));
+  }
+  return pem;
+}
+
 }  // namespace pinion

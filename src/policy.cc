@@ -69,7 +69,24 @@ std::string_view ExpiryActionName(ExpiryAction action) {
   return "unknown";
 }
 
-Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainRule> rules) {
+std::string_view OverrideModeName(OverrideMode mode) {
+  switch (mode) {
+    case OverrideMode::kDisabled: return "disabled";
+    case OverrideMode::kReportOnly: return "report-only";
+  }
+  return "unknown";
+}
+
+bool EnforcementOverride::AppliesTo(std::string_view normalized_host,
+                                    std::chrono::sys_seconds now) const {
+  if (now >= until) return false;
+  if (hosts.empty()) return true;
+  return std::any_of(hosts.begin(), hosts.end(),
+                     [&](const HostPattern& pattern) { return pattern.Matches(normalized_host); });
+}
+
+Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainRule> rules,
+                                      std::optional<EnforcementOverride> enforcement_override) {
   if (rules.size() > kMaxPolicyDomains) {
     return Error(ErrorCode::kInputTooLarge,
                  "more than " + std::to_string(kMaxPolicyDomains) + " domain rules")
@@ -124,7 +141,11 @@ Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainR
           .WithField(field + ".host");
     }
   }
+  if (enforcement_override && enforcement_override->hosts.size() > kMaxPolicyDomains) {
+    return Error(ErrorCode::kInputTooLarge, "too many kill-switch hosts").WithField("enforcement.hosts");
+  }
   policy->rules_ = std::move(rules);
+  policy->enforcement_override_ = std::move(enforcement_override);
   return PolicySnapshot(std::move(policy));
 }
 

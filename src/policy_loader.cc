@@ -3,6 +3,7 @@
 #include <set>
 
 #include "internal/config_value.h"
+#include "internal/schema_reader.h"
 #include "pinion/pin_source.h"
 
 namespace pinion {
@@ -10,80 +11,12 @@ namespace {
 
 using internal::ConfigValue;
 using Kind = ConfigValue::Kind;
+using internal::SchemaContext;
+using internal::TableReader;
+using Context = SchemaContext;
+using internal::DecodeDate;
 
 constexpr std::size_t kMaxLabelLength = 256;
-
-// Everything a schema error needs to name where it happened.
-struct Context {
-  std::string_view source;
-  const PolicyLoadOptions& options;
-
-  Error At(const ConfigValue& node, const std::string& field, ErrorCode code,
-           std::string reason) const {
-    return Error(code, std::move(reason))
-        .WithSource(std::string(source))
-        .WithField(field)
-        .WithPosition(node.line, node.column);
-  }
-  // Relocates an error raised by a value parser (pin, host, date) onto `node`.
-  Error Relocate(Error error, const ConfigValue& node, const std::string& field) const {
-    return std::move(error)
-        .WithSource(std::string(source))
-        .WithField(field)
-        .WithPosition(node.line, node.column);
-  }
-};
-
-// Reads the keys of one table, checking types, and remembers which keys were
-// read so that anything left over is reported as unknown.
-class TableReader {
- public:
-  TableReader(const ConfigValue& table, std::string field, const Context& context)
-      : table_(table), field_(std::move(field)), context_(context) {}
-
-  std::string FieldOf(std::string_view key) const {
-    return field_.empty() ? std::string(key) : field_ + "." + std::string(key);
-  }
-
-  // Get returns the value of `key` if present, checking it is of one of `kinds`.
-  Result<const ConfigValue*> Get(std::string_view key, std::initializer_list<Kind> kinds,
-                                 bool required) {
-    known_.insert(std::string(key));
-    for (const auto& [name, value] : table_.table) {
-      if (name != key) continue;
-      for (Kind kind : kinds) {
-        if (value.kind == kind) return &value;
-      }
-      std::string expected;
-      for (Kind kind : kinds) expected += (expected.empty() ? "" : " or ") + std::string(internal::KindName(kind));
-      return context_.At(value, FieldOf(key), ErrorCode::kPolicySchema,
-                         "expected " + expected + ", found " +
-                             std::string(internal::KindName(value.kind)));
-    }
-    if (required) {
-      return context_.At(table_, FieldOf(key), ErrorCode::kPolicySchema,
-                         "missing required key '" + std::string(key) + "'");
-    }
-    return static_cast<const ConfigValue*>(nullptr);
-  }
-
-  Status CheckNoUnknownKeys(std::string_view allowed_list) const {
-    for (const auto& [name, value] : table_.table) {
-      if (known_.count(name) == 0) {
-        return context_.At(value, FieldOf(name), ErrorCode::kPolicySchema,
-                           "unknown key '" + name + "' (allowed: " + std::string(allowed_list) +
-                               ")");
-      }
-    }
-    return OkStatus();
-  }
-
- private:
-  const ConfigValue& table_;
-  std::string field_;
-  const Context& context_;
-  std::set<std::string> known_;
-};
 
 Result<PinEntry> DecodePin(const ConfigValue& node, const std::string& field,
                            const Context& context) {
@@ -112,14 +45,6 @@ Result<PinEntry> DecodePin(const ConfigValue& node, const std::string& field,
   return entry;
 }
 
-Result<TimePoint> DecodeDate(const ConfigValue& node, const std::string& field,
-                             const Context& context) {
-  if (node.kind == Kind::kDateTime) return node.date_time;
-  auto parsed = ParseTimestamp(node.string);
-  if (!parsed) return context.Relocate(std::move(parsed).error(), node, field);
-  return *parsed;
-}
-
 Status ValidateReportUri(const ConfigValue& node, const std::string& field,
                          const Context& context) {
   if (!IsValidReportUri(node.string)) {
@@ -136,7 +61,29 @@ Result<TrustAnchors> DecodeAnchors(const ConfigValue& node, const std::string& f
   if (node.string == "system") return anchors;
   if (node.string.empty()) {
     return context.At(node, field, ErrorCode::kPolicyAnchors,
-                      "anchors must be \"system\" or the path of a PEM bundle");
+                      "anchors must be \"system\", the path of a PEM bundle or the PEM text itself");
+  }
+  if (node.string.starts_with("-----BEGIN")) {
+    // Inline PEM: how manifests carry anchors (a client has no copy of the signer's files).
+    auto certificates = ReadCertificates(
+        {reinterpret_cast<const std::uint8_t*>(node.string.data()), node.string.size()}, field);
+    if (!certificates) {
+      return context.At(node, field, ErrorCode::kPolicyAnchors,
+                        "inline anchors are not a PEM certificate bundle: " +
+                            certificates.error().ToString());
+    }
+    if (certificates->size() > kMaxAnchorsPerDomain) {
+      return context.At(node, field, ErrorCode::kInputTooLarge,
+                        "more than " + std::to_string(kMaxAnchorsPerDomain) + " anchors");
+    }
+    anchors.path = "(inline)";
+    anchors.certificates_der = std::move(*certificates);
+    anchors.embedded = true;
+    return anchors;
+  }
+  if (!context.options.allow_anchor_files) {
+    return context.At(node, field, ErrorCode::kPolicyAnchors,
+                      "anchors here must be \"system\" or inline PEM text, not a file path");
   }
   std::filesystem::path path = node.string;
   if (path.is_relative() && !context.options.base_directory.empty()) {
@@ -242,7 +189,29 @@ Result<DomainRule> DecodeDomain(const ConfigValue& node, const std::string& fiel
   return rule;
 }
 
-Result<PolicySnapshot> DecodePolicy(const ConfigValue& root, const Context& context) {
+Status CheckPolicySize(std::string_view text, std::string_view source_name) {
+  if (text.size() > kMaxPolicyBytes) {
+    return Error(ErrorCode::kInputTooLarge,
+                 "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes")
+        .WithSource(std::string(source_name));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+namespace internal {
+
+Result<TimePoint> DecodeDate(const ConfigValue& node, const std::string& field,
+                             const SchemaContext& context) {
+  if (node.kind == Kind::kDateTime) return node.date_time;
+  auto parsed = ParseTimestamp(node.string);
+  if (!parsed) return context.Relocate(std::move(parsed).error(), node, field);
+  return *parsed;
+}
+
+Result<PolicySnapshot> DecodePolicyDocument(const ConfigValue& root, const SchemaContext& context,
+                                            const PolicyHeaderExtension* extension) {
   TableReader reader(root, "", context);
   PINION_ASSIGN_OR_RETURN(const ConfigValue* header, reader.Get("policy", {Kind::kTable}, true));
   PINION_ASSIGN_OR_RETURN(const ConfigValue* domains, reader.Get("domain", {Kind::kArray}, false));
@@ -251,7 +220,13 @@ Result<PolicySnapshot> DecodePolicy(const ConfigValue& root, const Context& cont
   TableReader header_reader(*header, "policy", context);
   PINION_ASSIGN_OR_RETURN(const ConfigValue* version,
                           header_reader.Get("version", {Kind::kInteger}, true));
-  PINION_TRY(header_reader.CheckNoUnknownKeys("version"));
+  std::optional<EnforcementOverride> enforcement_override;
+  if (extension != nullptr) {
+    PINION_ASSIGN_OR_RETURN(enforcement_override, extension->decode(header_reader));
+    PINION_TRY(header_reader.CheckNoUnknownKeys("version, " + std::string(extension->allowed_keys)));
+  } else {
+    PINION_TRY(header_reader.CheckNoUnknownKeys("version"));
+  }
   if (version->integer < 1) {
     return context.At(*version, "policy.version", ErrorCode::kPolicySchema,
                       "version must be a positive integer, raised on every change");
@@ -274,7 +249,8 @@ Result<PolicySnapshot> DecodePolicy(const ConfigValue& root, const Context& cont
       rules.push_back(std::move(rule));
     }
   }
-  auto policy = Policy::Create(static_cast<std::uint64_t>(version->integer), std::move(rules));
+  auto policy = Policy::Create(static_cast<std::uint64_t>(version->integer), std::move(rules),
+                               std::move(enforcement_override));
   if (!policy) {
     // Create names the field; add the position of that domain entry.
     Error error = std::move(policy).error().WithSource(std::string(context.source));
@@ -289,22 +265,13 @@ Result<PolicySnapshot> DecodePolicy(const ConfigValue& root, const Context& cont
   return policy;
 }
 
-Status CheckPolicySize(std::string_view text, std::string_view source_name) {
-  if (text.size() > kMaxPolicyBytes) {
-    return Error(ErrorCode::kInputTooLarge,
-                 "policy is larger than " + std::to_string(kMaxPolicyBytes) + " bytes")
-        .WithSource(std::string(source_name));
-  }
-  return OkStatus();
-}
-
-}  // namespace
+}  // namespace internal
 
 Result<PolicySnapshot> ParsePolicyToml(std::string_view text, std::string_view source_name,
                                        const PolicyLoadOptions& options) {
   PINION_TRY(CheckPolicySize(text, source_name));
   PINION_ASSIGN_OR_RETURN(ConfigValue root, internal::ParseToml(text, source_name));
-  return DecodePolicy(root, Context{source_name, options});
+  return internal::DecodePolicyDocument(root, Context{source_name, options});
 }
 
 Result<PolicySnapshot> ParsePolicyJson(std::string_view text, std::string_view source_name,
@@ -315,7 +282,7 @@ Result<PolicySnapshot> ParsePolicyJson(std::string_view text, std::string_view s
     return Error(ErrorCode::kPolicySchema, "the top level must be an object")
         .WithSource(std::string(source_name));
   }
-  return DecodePolicy(root, Context{source_name, options});
+  return internal::DecodePolicyDocument(root, Context{source_name, options});
 }
 
 Result<PolicySnapshot> LoadPolicyFile(const std::filesystem::path& path) {

@@ -4,6 +4,7 @@
 
 #include "pinion/certificate_info.h"
 #include "pinion/clock.h"
+#include "pinion/pin_source.h"
 
 namespace pinion {
 namespace {
@@ -17,7 +18,8 @@ std::string DateText(TimePoint time) {
 bool SameRule(const DomainRule& a, const DomainRule& b) {
   if (!(a.host == b.host) || a.mode != b.mode || a.expires != b.expires ||
       a.on_expiry != b.on_expiry || a.report_uris != b.report_uris ||
-      a.anchors.path != b.anchors.path || a.anchors.certificates_der != b.anchors.certificates_der ||
+      a.anchors.use_system() != b.anchors.use_system() ||
+      a.anchors.certificates_der != b.anchors.certificates_der ||
       a.pins.size() != b.pins.size()) {
     return false;
   }
@@ -28,6 +30,11 @@ bool SameRule(const DomainRule& a, const DomainRule& b) {
     }
   }
   return true;
+}
+
+// Embedded anchors are written as their PEM text, a bundle file by its path.
+std::string AnchorsText(const TrustAnchors& anchors) {
+  return anchors.embedded ? CertificatesToPem(anchors.certificates_der) : anchors.path;
 }
 
 }  // namespace
@@ -41,6 +48,10 @@ std::string TomlString(const std::string& text) {
     if (c == '"' || c == '\\') out += '\\';
     if (c == 0x7F) {
       out += "\\u007F";
+      continue;
+    }
+    if (c == '\n') {  // only in embedded PEM anchors
+      out += "\\n";
       continue;
     }
     out += c;
@@ -72,7 +83,7 @@ std::string PolicyToToml(const Policy& policy) {
       }
       out += "]\n";
     }
-    if (!rule.anchors.use_system()) out += "anchors = " + TomlString(rule.anchors.path) + "\n";
+    if (!rule.anchors.use_system()) out += "anchors = " + TomlString(AnchorsText(rule.anchors)) + "\n";
     out += "pins = [\n";
     for (const PinEntry& entry : rule.pins) {
       out += "  { pin = " + TomlString(entry.pin.ToString());
@@ -100,7 +111,7 @@ std::string PolicyToJson(const Policy& policy) {
       domain["on_expiry"] = ExpiryActionName(rule.on_expiry);
     }
     if (!rule.report_uris.empty()) domain["report_uri"] = rule.report_uris;
-    if (!rule.anchors.use_system()) domain["anchors"] = rule.anchors.path;
+    if (!rule.anchors.use_system()) domain["anchors"] = AnchorsText(rule.anchors);
     nlohmann::ordered_json pins = nlohmann::ordered_json::array();
     for (const PinEntry& entry : rule.pins) {
       nlohmann::ordered_json pin = {{"pin", entry.pin.ToString()}};

@@ -44,6 +44,7 @@ Result<DomainRule> LoadDomain(const StaticDomain& domain, std::size_t index) {
       return At(Error(ErrorCode::kPolicyAnchors, certificates.error().ToString()), index, "anchors");
     }
     rule.anchors.path = "(compiled in)";
+    rule.anchors.embedded = true;
     rule.anchors.certificates_der = std::move(*certificates);
   }
   for (std::size_t i = 0; i < domain.pin_count; ++i) {

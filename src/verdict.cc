@@ -36,6 +36,7 @@ std::string_view VerdictReasonName(VerdictReason reason) {
     case VerdictReason::kMismatch: return "mismatch";
     case VerdictReason::kDebugOverride: return "debug-override";
     case VerdictReason::kInvalidHost: return "invalid-host";
+    case VerdictReason::kKillSwitch: return "kill-switch";
   }
   return "unknown";
 }
@@ -82,8 +83,19 @@ std::string Verdict::Explain() const {
              "Ship a policy with a fresh expiry.\n";
       break;
     case VerdictReason::kReportOnlyMismatch:
-      out += "  No expected pin is in the validated chain; the rule is report-only, so the "
-             "connection was allowed and the mismatch is reported.\n";
+      if (kill_switch_until) {
+        out += "  No expected pin is in the validated chain; a signed kill switch made pinning "
+               "report-only for this host until " + FormatUtc(*kill_switch_until) +
+               ", so the connection was allowed and the mismatch is reported.\n";
+      } else {
+        out += "  No expected pin is in the validated chain; the rule is report-only, so the "
+               "connection was allowed and the mismatch is reported.\n";
+      }
+      break;
+    case VerdictReason::kKillSwitch:
+      out += "  No expected pin is in the validated chain; allowed because a signed kill switch "
+             "disabled enforcement for this host until " + FormatUtc(*kill_switch_until) +
+             ". Enforcement resumes by itself then.\n";
       break;
     case VerdictReason::kMismatch:
       out += "  No expected pin is in the validated chain. The chain passed normal validation, "
@@ -122,7 +134,8 @@ std::string Verdict::Explain() const {
     out += "  Served chain (as sent by the server; shown only, never used for the decision):\n";
     AppendChain(out, served_chain_der);
   }
-  if (reason == VerdictReason::kMismatch || reason == VerdictReason::kReportOnlyMismatch) {
+  if (reason == VerdictReason::kMismatch || reason == VerdictReason::kReportOnlyMismatch ||
+      reason == VerdictReason::kKillSwitch) {
     out += "  Next: if this is your own new certificate, add its key (or its issuer's) to the "
            "policy as a pin and ship that first; if not, do not trust this network path.\n";
   }

@@ -5,6 +5,7 @@
 #define PINION_ATOMIC_FILE_H_
 
 #include <filesystem>
+#include <functional>
 #include <string_view>
 
 #include "pinion/result.h"
@@ -13,7 +14,13 @@ namespace pinion {
 
 // WriteFileAtomically replaces `path` with `contents` (kIo on failure, in
 // which case `path` is untouched and no temporary file is left behind).
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents);
+//
+// `on_step`, when set, is called after each step — "temporary-created",
+// "half-written", "written", "flushed", "renamed", "directory-synced" — so
+// crash tests can kill the process at every point of the write.
+using AtomicWriteObserver = std::function<void(std::string_view step)>;
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           const AtomicWriteObserver& on_step = {});
 
 }  // namespace pinion
 

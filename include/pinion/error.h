@@ -47,7 +47,11 @@ namespace pinion {
   X(kChainValidation, "chain_validation", "the certificate chain failed validation")  \
   X(kHostnameMismatch, "hostname_mismatch", "the certificate does not match the host name") \
   X(kPinValidationFailed, "pin_validation_failed", "the validated chain matched none of the pins") \
-  X(kSignatureInvalid, "signature_invalid", "no trusted key signed the envelope")
+  X(kSignatureInvalid, "signature_invalid", "no trusted key signed the envelope")       \
+  X(kManifestRollback, "manifest_rollback", "a manifest's version is not above the active policy's") \
+  X(kManifestExpired, "manifest_expired", "a manifest's expires time has passed")      \
+  X(kManifestNotYetValid, "manifest_not_yet_valid", "a manifest's issued_at is in the future beyond the allowed skew") \
+  X(kKillSwitchTooLong, "kill_switch_too_long", "a kill switch's until is further ahead than the allowed maximum")
 
 enum class ErrorCode : std::uint8_t {
 #define PINION_X(id, name, summary) id,

@@ -70,6 +70,9 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificates(
 Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(
     const std::filesystem::path& path);
 
+// CertificatesToPem writes DER certificates as a PEM bundle ("CERTIFICATE" blocks).
+std::string CertificatesToPem(const std::vector<std::vector<std::uint8_t>>& certificates_der);
+
 // ReadFileBounded reads a whole file of at most `max_bytes` (kIo, kInputTooLarge).
 Result<std::vector<std::uint8_t>> ReadFileBounded(const std::filesystem::path& path,
                                                   std::size_t max_bytes);

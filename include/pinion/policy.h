@@ -70,8 +70,9 @@ struct PinEntry {
 // TrustAnchors: "system" (the TLS library's store), or a PEM bundle whose
 // certificates replace the store for this rule's hosts only.
 struct TrustAnchors {
-  std::string path;  // empty = system store
+  std::string path;  // empty = system store; "(inline)" / "(compiled in)" when embedded
   std::vector<std::vector<std::uint8_t>> certificates_der;
+  bool embedded = false;  // the PEM was in the policy itself (inline text, manifest, compiled in)
   bool use_system() const { return path.empty(); }
 };
 
@@ -93,6 +94,21 @@ struct DomainRule {
   bool IsExpired(std::chrono::sys_seconds now) const { return expires && now >= *expires; }
 };
 
+// EnforcementOverride is a kill switch: set only by a signed, version-checked
+// manifest (manifest.h), never by a policy file. Until `until`, a pin mismatch
+// on a covered host is allowed (kDisabled) or allowed and reported
+// (kReportOnly); from `until` on, the rules enforce again by themselves.
+enum class OverrideMode : std::uint8_t { kDisabled, kReportOnly };
+std::string_view OverrideModeName(OverrideMode mode);  // "disabled" | "report-only"
+
+struct EnforcementOverride {
+  OverrideMode mode = OverrideMode::kDisabled;
+  std::vector<HostPattern> hosts;  // empty = every host
+  std::chrono::sys_seconds until;
+  // AppliesTo: the override is in force for `normalized_host` at `now`.
+  bool AppliesTo(std::string_view normalized_host, std::chrono::sys_seconds now) const;
+};
+
 class Policy;
 using PolicySnapshot = std::shared_ptr<const Policy>;
 
@@ -102,10 +118,15 @@ class Policy {
   // kMaxPinsPerDomain pins per rule, no duplicate pin within a rule, labels
   // that are clean text (IsCleanText), valid report URIs (IsValidReportUri).
   // Errors carry the field ("domain[3].host") of the offending rule.
-  static Result<PolicySnapshot> Create(std::uint64_t version, std::vector<DomainRule> rules);
+  // `enforcement_override` is the kill switch of a verified manifest.
+  static Result<PolicySnapshot> Create(std::uint64_t version, std::vector<DomainRule> rules,
+                                       std::optional<EnforcementOverride> enforcement_override = {});
 
   std::uint64_t version() const { return version_; }
   std::span<const DomainRule> rules() const { return rules_; }
+  const std::optional<EnforcementOverride>& enforcement_override() const {
+    return enforcement_override_;
+  }
 
   // FindRule returns the most specific rule covering `normalized_host`
   // (see NormalizeHostName), or null when the host is not pinned.
@@ -129,6 +150,7 @@ class Policy {
 
   std::uint64_t version_ = 0;
   std::vector<DomainRule> rules_;
+  std::optional<EnforcementOverride> enforcement_override_;
   Index exact_;     // base → rule index
   Index wildcard_;  // base (the parent) → rule index
   Index subtree_;   // base → rule index

@@ -24,6 +24,9 @@ struct PolicyLoadOptions {
   // Directory that relative `anchors` paths are resolved against; default:
   // the current directory (LoadPolicyFile uses the file's directory).
   std::filesystem::path base_directory;
+  // False for documents that must be self-contained (manifests): `anchors`
+  // may then only be "system" or inline PEM, never a path to read.
+  bool allow_anchor_files = true;
 };
 
 Result<PolicySnapshot> ParsePolicyToml(std::string_view text, std::string_view source_name,

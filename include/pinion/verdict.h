@@ -34,10 +34,12 @@ enum class VerdictReason : std::uint8_t {
   kDebugOverride,       // no pin matched, but the chain ends at an explicitly allowed
                         // debugging-proxy CA (EvaluateOptions::debug_override) → allow, logged
   kInvalidHost,         // the host name given is not a valid name → reject (fail closed)
+  kKillSwitch,          // no pin matched, but a signed manifest's kill switch disabled
+                        // enforcement for this host until kill_switch_until → allow, reported
 };
 
 // VerdictReasonName: "matched", "not-pinned", "policy-expired",
-// "report-only-mismatch", "mismatch", "debug-override", "invalid-host".
+// "report-only-mismatch", "mismatch", "debug-override", "invalid-host", "kill-switch".
 std::string_view VerdictReasonName(VerdictReason reason);
 std::string_view DecisionName(Decision decision);  // "allow" | "reject"
 
@@ -66,6 +68,9 @@ struct Verdict {
   // DER of the chain the server sent, attached by adapters for explanations
   // and reports; never used for the decision.
   std::vector<std::vector<std::uint8_t>> served_chain_der;
+  // Set when a kill switch (Policy::enforcement_override) decided: reason
+  // kKillSwitch (mode "disabled") or kReportOnlyMismatch (mode "report-only").
+  std::optional<TimePoint> kill_switch_until;
   bool resumed_session = false;  // set by adapters: decision carried over from the full handshake
 
   bool allowed() const { return decision == Decision::kAllow; }

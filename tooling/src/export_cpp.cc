@@ -3,25 +3,7 @@
 #include "pinion/certificate_info.h"
 #include "pinion/pin_source.h"
 
-#include <openssl/pem.h>
-
 namespace pinion::tooling::internal {
-namespace {
-
-std::string PemOf(const std::vector<std::vector<std::uint8_t>>& certificates) {
-  std::string pem;
-  for (const auto& der : certificates) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio(bio, "CERTIFICATE", "", der.data(), static_cast<long>(der.size()));
-    char* data = nullptr;
-    long length = BIO_get_mem_data(bio, &data);
-    pem.append(data, static_cast<std::size_t>(length));
-    BIO_free(bio);
-  }
-  return pem;
-}
-
-}  // namespace
 
 Result<ExportResult> ExportCpp(const Policy& policy, const ExportOptions& options) {
   ExportResult result;
@@ -43,7 +25,7 @@ Result<ExportResult> ExportCpp(const Policy& policy, const ExportOptions& option
       tables += "};\n";
       uris = "kDomain" + id + "ReportUris";
     }
-    std::string anchors = rule.anchors.use_system() ? "\"\"" : Quoted(PemOf(rule.anchors.certificates_der), Language::kCpp);
+    std::string anchors = rule.anchors.use_system() ? "\"\"" : Quoted(CertificatesToPem(rule.anchors.certificates_der), Language::kCpp);
     domains += "    {" + Quoted(rule.host.ToString(), Language::kCpp) + ", false, " +
                Quoted(std::string(EnforcementModeName(rule.mode)), Language::kCpp) + ", " +
                Quoted(rule.expires ? FormatUtc(*rule.expires) : "", Language::kCpp) + ", " +
