@@ -15,6 +15,7 @@ std::span<const Command> Commands() {
       {"import", "Turn Android, HPKP, TrustKit, OkHttp or Chromium pins into a pinion policy", AttachImport},
       {"rotate", "Plan a key rotation and check which policy versions accept a new chain", AttachRotate},
       {"inventory", "Document every pin: labels, keys, expiry, next rotation (Markdown or HTML)", AttachInventory},
+      {"manifest", "Sign, verify and inspect dynamic pin-set manifests (and kill switches)", AttachManifest},
   };
   return kCommands;
 }

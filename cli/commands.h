@@ -36,6 +36,7 @@ CommandRunner AttachExport(CLI::App& app);
 CommandRunner AttachImport(CLI::App& app);
 CommandRunner AttachRotate(CLI::App& app);
 CommandRunner AttachInventory(CLI::App& app);
+CommandRunner AttachManifest(CLI::App& app);
 
 // Commands lists every subcommand, in help order.
 std::span<const Command> Commands();

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ Result<HostPort> ParseHostPort(std::string_view text);
 // LoadTrustStore returns a store holding only the certificates of `ca_file`,
 // or the system default store when `ca_file` is empty.
 Result<internal::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file);
+
+// ParseDuration reads "30d", "12h", "90m" or "45s" (kInvalidArgument otherwise).
+Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
 // ReadKeyFiles reads certificates, keys and CSRs from every file; on failure
 // it prints the error with `hint` and returns nullopt (the caller exits 2).

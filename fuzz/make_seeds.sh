@@ -30,3 +30,20 @@ for alg in "EC -pkeyopt ec_paramgen_curve:P-256" "RSA -pkeyopt rsa_keygen_bits:1
 done
 cat pin_source/ec-cert.pem pin_source/rsa-key.pem pin_source/ed25519-pub.pem > pin_source/mixed-bundle.pem
 head -c 300 pin_source/ec-cert.pem > pin_source/truncated.pem
+
+# manifest: payloads (with and without a kill switch, inline anchors) and a
+# signed envelope, written by pinion itself when a build is at hand.
+m=manifest
+pin=$(openssl pkey -in pin_source/ec-key.pem -pubout -outform DER | openssl dgst -sha256 -binary | base64)
+printf '{"policy":{"version":3,"issued_at":"2026-11-21T00:00:00Z","expires":"2026-12-21T00:00:00Z"},"domain":[{"host":"api.example.com","pins":[{"pin":"sha256/%s","label":"leaf"}]}]}' "$pin" > $m/plain.json
+printf '{"policy":{"version":4,"issued_at":"2026-11-21T00:00:00Z","expires":"2026-12-21T00:00:00Z","enforcement":{"mode":"report-only","hosts":["**.example.com","api.example.org"],"until":"2026-11-28T00:00:00Z"}},"domain":[{"host":"*.example.com","mode":"report-only","expires":"2027-01-01","pins":[{"pin":"sha256/%s","role":"leaf"}]}]}' "$pin" > $m/kill-switch.json
+printf '{"policy":{"version":5,"issued_at":"2026-11-21","expires":"2026-12-21","enforcement":{"mode":"disabled","until":"2026-11-22"}},"domain":[{"host":"api.example.com","anchors":"%s","pins":[{"pin":"sha256/%s"}]}]}' \
+  "$(awk '{printf "%s\\n", $0}' pin_source/ec-cert.pem)" "$pin" > $m/inline-anchors.json
+printf '{"policy":{"version":1,"issued_at":"x"}}' > $m/bad-date.json
+pinion=${PINION:-../../build/cli/pinion}
+if [ -x "$pinion" ]; then
+  "$pinion" manifest keygen --out "$tmp/signer" > /dev/null
+  printf '[policy]\nversion = 6\n[[domain]]\nhost = "api.example.com"\npins = [{ pin = "sha256/%s" }]\n' "$pin" > "$tmp/p.toml"
+  "$pinion" manifest sign --key "$tmp/signer.key" --issued-at 2026-11-21 "$tmp/p.toml" \
+    --kill-switch disabled --until 2026-11-25 --kill-switch-host api.example.com -o $m/envelope.json
+fi

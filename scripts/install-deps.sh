@@ -11,6 +11,8 @@ packages=(
   libssl-dev openssl ca-certificates
   libidn2-dev libpsl-dev publicsuffix
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
+  libcurl4-openssl-dev                     # libcurl adapter, manifest updater
+  libcpp-httplib-dev                       # HTTPS test servers (and the collector)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   valgrind

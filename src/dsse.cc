@@ -120,6 +120,25 @@ Result<TrustedKey> TrustedKeyFromPem(std::string_view pem) {
   return TrustedKey{KeyId(spki), spki};
 }
 
+Result<SigningKey> GenerateSigningKey(SigningKeyType type) {
+  UniquePtr<EVP_PKEY> key(type == SigningKeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
+                                                           : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+  if (!key) return Error(ErrorCode::kInvalidArgument, "key generation failed: " + internal::LastOpenSslError());
+  auto pem_of = [&](bool private_half) {
+    UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    int ok = private_half ? PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)
+                          : PEM_write_bio_PUBKEY(bio.get(), key.get());
+    char* data = nullptr;
+    long length = BIO_get_mem_data(bio.get(), &data);
+    return ok == 1 ? std::string(data, static_cast<std::size_t>(length)) : std::string();
+  };
+  SigningKey pair{pem_of(true), pem_of(false), KeyId(internal::PublicKeyDer(key.get()))};
+  if (pair.private_pem.empty() || pair.public_pem.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "cannot encode the new key");
+  }
+  return pair;
+}
+
 Result<DsseEnvelope> SignDsse(std::string_view payload_type, std::span<const std::uint8_t> payload,
                               const std::vector<std::string>& private_keys_pem) {
   if (payload_type.empty()) return Error(ErrorCode::kInvalidArgument, "an envelope needs a payload type");

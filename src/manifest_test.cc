@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pinion/evaluate.h"
+#include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
 #include "pinion/policy_writer.h"
 #include "test_pki.h"
@@ -323,6 +324,17 @@ TEST_F(ManifestTest, WrongPayloadTypeIsRefused) {
   auto verified = VerifyManifest(SerializeDsseEnvelope(*envelope), Trusted(), Rules());
   ASSERT_FALSE(verified.ok());
   EXPECT_EQ(verified.error().code(), ErrorCode::kSignatureInvalid);
+}
+
+TEST_F(ManifestTest, FuzzSeedsDecode) {
+  // The fuzzer's seeds must reach deep into the decoder, not stop at an error.
+  for (const char* name : {"plain.json", "kill-switch.json", "inline-anchors.json"}) {
+    std::filesystem::path path = std::filesystem::path(PINION_SOURCE_DIR) / "fuzz/corpus/manifest" / name;
+    auto bytes = ReadFileBounded(path, kMaxEnvelopeBytes);
+    ASSERT_TRUE(bytes.ok()) << path;
+    auto manifest = ParseManifestPayload(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), name);
+    EXPECT_TRUE(manifest.ok()) << manifest.error().ToString();
+  }
 }
 
 }  // namespace

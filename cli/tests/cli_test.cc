@@ -81,7 +81,8 @@ LoopbackTlsServer* CliTest::legit_ = nullptr;
 LoopbackTlsServer* CliTest::rogue_ = nullptr;
 
 TEST_F(CliTest, HelpOnEveryCommand) {
-  for (std::string command : {"", "pin ", "fetch ", "check ", "lint ", "export ", "import ", "rotate ", "rotate plan ", "rotate check ", "inventory "}) {
+  for (std::string command : {"", "pin ", "fetch ", "check ", "lint ", "export ", "import ", "rotate ", "rotate plan ", "rotate check ", "inventory ",
+                              "manifest ", "manifest keygen ", "manifest sign ", "manifest verify ", "manifest show "}) {
     CliRun run = Pinion(command + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.out.find("Usage"), std::string::npos) << command;
@@ -98,7 +99,8 @@ TEST_F(CliTest, EveryOptionIsDocumented) {
   std::string text(doc->begin(), doc->end());
   std::regex option(R"((--[a-z][a-z0-9-]+))");
   int checked = 0;
-  for (std::string command : {"pin", "fetch", "check", "lint", "export", "import", "inventory", "rotate plan", "rotate check"}) {
+  for (std::string command : {"pin", "fetch", "check", "lint", "export", "import", "inventory", "rotate plan", "rotate check",
+                              "manifest keygen", "manifest sign", "manifest verify", "manifest show"}) {
     EXPECT_NE(text.find("pinion " + command), std::string::npos) << command;
     CliRun help = Pinion(command + " --help");
     for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it) {
@@ -416,4 +418,58 @@ TEST_F(CliTest, EveryLintRuleIsDocumented) {
 }
 
 }  // namespace
+// The signer's whole flow: keygen, sign (multi-key, kill switch), verify as a
+// client would (exit 1 on refusal), show without verifying.
+TEST_F(CliTest, ManifestKeygenSignVerifyShow) {
+  TempDir dir;
+  std::string prefix = (dir.path() / "signer").string();
+  CliRun keygen = Pinion("manifest keygen --json --out " + prefix);
+  ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
+  EXPECT_EQ(std::filesystem::status(prefix + ".key").permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  std::string keyid = nlohmann::json::parse(keygen.out)["keyid"];
+  EXPECT_EQ(Pinion("manifest keygen --out " + prefix).exit_code, 2);  // never overwrites a key silently
+  ASSERT_EQ(Pinion("manifest keygen --type p256 --out " + (dir.path() / "backup").string()).exit_code, 0);
+
+  std::string manifest = (dir.path() / "m.json").string();
+  CliRun sign = Pinion("manifest sign --key " + prefix + ".key --key " + (dir.path() / "backup.key").string() + " " +
+                       File("policy.toml") + " -o " + manifest);
+  ASSERT_EQ(sign.exit_code, 0) << sign.err;
+  CliRun verify = Pinion("manifest verify --json --trust " + prefix + ".pub " + manifest);
+  ASSERT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  auto verified = nlohmann::json::parse(verify.out);
+  EXPECT_EQ(verified["accepted"], true);
+  EXPECT_EQ(verified["keyid"], keyid);
+  EXPECT_EQ(verified["manifest"]["version"], 4);
+  EXPECT_EQ(Pinion("manifest verify --trust " + (dir.path() / "backup.pub").string() + " " + manifest).exit_code, 0);
+
+  CliRun replay = Pinion("manifest verify --json --active-version 4 --trust " + prefix + ".pub " + manifest);
+  EXPECT_EQ(replay.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(replay.out)["error"]["code"], "manifest_rollback");
+  CliRun expired = Pinion("manifest verify --json --at 2099-01-01 --trust " + prefix + ".pub " + manifest);
+  EXPECT_EQ(expired.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(expired.out)["error"]["code"], "manifest_expired");
+  // A P-256 key that did not sign it: refused (exit 1), the signer's keyid notwithstanding.
+  CliRun untrusted = Pinion("manifest verify --json --trust " + File("backup.key") + " " + manifest);
+  EXPECT_EQ(untrusted.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(untrusted.out)["error"]["code"], "signature_invalid");
+  EXPECT_EQ(Pinion("manifest verify --trust /nonexistent.pub " + manifest).exit_code, 2);
+
+  CliRun kill = Pinion("manifest sign --key " + prefix + ".key " + File("policy.toml") +
+                       " --issued-at 2026-11-21 --kill-switch disabled --until 2026-11-28 --kill-switch-host " + kHost);
+  ASSERT_EQ(kill.exit_code, 0) << kill.err;
+  dir.Write("kill.json", kill.out);
+  CliRun show = Pinion("manifest show --json " + (dir.path() / "kill.json").string());
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  auto shown = nlohmann::json::parse(show.out);
+  EXPECT_EQ(shown["verified"], false);
+  EXPECT_EQ(shown["manifest"]["kill_switch"]["mode"], "disabled");
+  EXPECT_EQ(shown["manifest"]["kill_switch"]["until"], "2026-11-28T00:00:00Z");
+  CliRun too_long = Pinion("manifest sign --key " + prefix + ".key " + File("policy.toml") +
+                           " --issued-at 2026-11-21 --kill-switch disabled --until 2027-01-01");
+  EXPECT_EQ(too_long.exit_code, 2);
+  EXPECT_NE(too_long.err.find("kill_switch_too_long"), std::string::npos);
+  EXPECT_EQ(Pinion("manifest sign --key " + prefix + ".key " + File("policy.toml") + " --kill-switch disabled").exit_code, 2);
+}
+
 }  // namespace pinion::cli

@@ -53,6 +53,16 @@ struct TrustedKey {
 // TrustedKeyFromPem reads a public key (or the public half of a private key).
 Result<TrustedKey> TrustedKeyFromPem(std::string_view pem);
 
+// SigningKey is a freshly generated manifest-signing key pair.
+enum class SigningKeyType : std::uint8_t { kEd25519, kEcdsaP256 };
+struct SigningKey {
+  std::string private_pem;  // PKCS#8, unencrypted: store it offline or in a KMS
+  std::string public_pem;   // SPKI: what clients trust (TrustedKeyFromPem)
+  std::string keyid;
+};
+// GenerateSigningKey creates a key pair with OpenSSL's CSPRNG (kInvalidArgument on failure).
+Result<SigningKey> GenerateSigningKey(SigningKeyType type);
+
 // SignDsse signs with each private key (PEM) and returns the envelope.
 Result<DsseEnvelope> SignDsse(std::string_view payload_type, std::span<const std::uint8_t> payload,
                               const std::vector<std::string>& private_keys_pem);

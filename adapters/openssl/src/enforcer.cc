@@ -37,6 +37,7 @@ struct SessionDecision {
 struct ContextBinding {
   Enforcer* enforcer = nullptr;
   void (*previous_info_callback)(const SSL*, int, int) = nullptr;
+  ContextDefaults defaults;  // host normalized; empty = PrepareConnection required
 };
 
 template <typename T>
@@ -67,6 +68,10 @@ int ContextIndex() {
   static const int kIndex =
       SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, FreeOwned<ContextBinding>);
   return kIndex;
+}
+
+ContextBinding* BindingOf(const SSL* ssl) {
+  return static_cast<ContextBinding*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ContextIndex()));
 }
 
 ConnectionState* StateOf(const SSL* ssl) {
@@ -125,11 +130,16 @@ void Enforcer::Log(std::string_view message) const {
   }
 }
 
-Status Enforcer::InstallOn(SSL_CTX* ctx) {
+Status Enforcer::InstallOn(SSL_CTX* ctx) { return InstallOn(ctx, ContextDefaults{}); }
+
+Status Enforcer::InstallOn(SSL_CTX* ctx, ContextDefaults defaults) {
   if (SSL_CTX_get_ex_data(ctx, ContextIndex()) != nullptr) {
     return Error(ErrorCode::kTlsSetup, "this SSL_CTX already has a pinion enforcer");
   }
-  auto* binding = new ContextBinding{this, SSL_CTX_get_info_callback(ctx)};
+  if (!defaults.host.empty()) {
+    PINION_ASSIGN_OR_RETURN(defaults.host, NormalizeHostName(defaults.host));
+  }
+  auto* binding = new ContextBinding{this, SSL_CTX_get_info_callback(ctx), std::move(defaults)};
   if (SSL_CTX_set_ex_data(ctx, ContextIndex(), binding) != 1) {
     delete binding;
     return Error(ErrorCode::kTlsSetup, "cannot attach to the SSL_CTX");
@@ -270,6 +280,9 @@ int Enforcer::VerifyCallback(X509_STORE_CTX* store_ctx, void* arg) {
   }
   state->verdict = verdict;
   if (self->options_.on_verdict) self->options_.on_verdict(*verdict);
+  if (ContextBinding* binding = BindingOf(ssl); binding != nullptr && binding->defaults.on_verdict) {
+    binding->defaults.on_verdict(verdict);
+  }
   if (!verdict->allowed()) {
     X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0;
@@ -284,8 +297,7 @@ int Enforcer::VerifyCallback(X509_STORE_CTX* store_ctx, void* arg) {
 void Enforcer::InfoCallback(const SSL* const_ssl, int where, int ret) {
   // OpenSSL hands a const SSL* to info callbacks but allows these calls on it.
   SSL* ssl = const_cast<SSL*>(const_ssl);
-  auto* binding =
-      static_cast<ContextBinding*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ContextIndex()));
+  ContextBinding* binding = BindingOf(ssl);
   if (binding != nullptr && binding->previous_info_callback != nullptr) {
     binding->previous_info_callback(ssl, where, ret);
   }
@@ -293,6 +305,10 @@ void Enforcer::InfoCallback(const SSL* const_ssl, int where, int ret) {
   Enforcer* self = binding->enforcer;
   if (where & SSL_CB_HANDSHAKE_START) {
     ConnectionState& state = EnsureState(ssl);
+    if (state.host.empty() && !binding->defaults.host.empty()) {
+      state.host = binding->defaults.host;
+      state.port = binding->defaults.port;
+    }
     state.policy_at_start = self->store_.Current();
     state.verdict.reset();
     if (!(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
@@ -329,6 +345,7 @@ void Enforcer::InfoCallback(const SSL* const_ssl, int where, int ret) {
       SSL_set_verify_result(ssl, X509_V_ERR_APPLICATION_VERIFICATION);
     }
     state.verdict = std::move(verdict);
+    if (binding->defaults.on_verdict) binding->defaults.on_verdict(state.verdict);
   }
 }
 

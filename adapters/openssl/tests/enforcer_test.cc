@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "pinion/dynamic_policy.h"
 #include "pinion/policy_loader.h"
 #include "test_pki.h"
 #include "tls_client.h"
@@ -381,6 +382,69 @@ TEST_P(EnforcerTest, ConcurrentHandshakesWithPolicySwaps) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(inconsistent.load(), 0);
   EXPECT_EQ(accepted.load() + rejected.load(), kThreads * kPerThread);
+}
+
+// Dynamic pinning under load: manifests arrive (and are written to disk)
+// while handshakes run on other threads. Even versions pin the leaf key; odd
+// ones pin only the backup key under a signed kill switch. Every handshake
+// must see one whole snapshot: its verdict's reason matches its version.
+TEST_P(EnforcerTest, ConcurrentHandshakesWhileManifestsArrive) {
+  auto server = StartServer(pki_->LeafChainPem(), pki_->leaf_key);
+  Key signer = Key::Generate(testing::KeyKind::kEd25519);
+  Key backup_signer = Key::Generate(testing::KeyKind::kEd25519);
+  TimePoint now = SystemClock::Instance().Now();
+  constexpr int kManifests = 24;
+  std::vector<std::string> manifests;
+  for (std::uint64_t version = 2; version < 2 + kManifests; ++version) {
+    bool even = version % 2 == 0;
+    PolicySnapshot policy = Policy(Rule(kHost, {even ? pki_->leaf_key.SpkiPin() : pki_->backup_key.SpkiPin()}), version);
+    if (!even) {
+      std::vector<DomainRule> rules(policy->rules().begin(), policy->rules().end());
+      policy = *Policy::Create(version, std::move(rules),
+                               EnforcementOverride{OverrideMode::kDisabled, {}, now + std::chrono::hours(24)});
+    }
+    auto payload = *ManifestPayloadJson(*policy, {now - std::chrono::hours(1), now + std::chrono::hours(24)});
+    std::vector<std::uint8_t> bytes(payload.begin(), payload.end());
+    manifests.push_back(SerializeDsseEnvelope(*SignDsse(kManifestPayloadType, bytes, {signer.PrivatePem()})));
+  }
+  auto dynamic = *DynamicPolicy::Create(Policy(Rule(kHost, {pki_->leaf_key.SpkiPin()}), 1),
+                                        {*TrustedKeyFromPem(signer.PublicPem()),
+                                         *TrustedKeyFromPem(backup_signer.PublicPem())},
+                                        dir_.path() / "dynamic-state");
+  auto enforcer = *Enforcer::Create(dynamic->store());
+  auto ctx = ClientContext();
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+
+  constexpr int kThreads = 3, kPerThread = 12;
+  std::atomic<int> finished{0}, inconsistent{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto result = cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+                                       .timeout = std::chrono::seconds(5), .ctx = ctx.get(),
+                                       .enforcer = enforcer.get()});
+        if (!result.ok() || result->verdict == nullptr || !result->handshake_ok) {
+          ++inconsistent;
+        } else {
+          std::uint64_t version = result->verdict->policy_version;
+          VerdictReason expected = version == 1 || version % 2 == 0 ? VerdictReason::kMatched : VerdictReason::kKillSwitch;
+          if (result->verdict->reason != expected) ++inconsistent;
+        }
+        ++finished;
+      }
+    });
+  }
+  int offered = 0;
+  for (const std::string& manifest : manifests) {
+    if (finished.load() >= kThreads * kPerThread) break;
+    EXPECT_TRUE(dynamic->Offer(manifest, "test").ok());
+    ++offered;
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(inconsistent.load(), 0);
+  EXPECT_GT(offered, 0);
+  EXPECT_EQ(dynamic->active_version(), 1u + static_cast<std::uint64_t>(offered));
 }
 
 INSTANTIATE_TEST_SUITE_P(Tls, EnforcerTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),

@@ -59,6 +59,15 @@ struct EnforcerOptions {
   std::function<void(std::string_view)> log;
 };
 
+// ContextDefaults serve stacks that create the SSL themselves (libcurl): every
+// connection of the SSL_CTX that PrepareConnection did not name is pinned for
+// `host`/`port`, and its verdicts are also handed to `on_verdict`.
+struct ContextDefaults {
+  std::string host;
+  std::uint16_t port = 443;
+  std::function<void(std::shared_ptr<const Verdict>)> on_verdict;
+};
+
 // ChainCheck is the outcome of CheckChain: validation first, then pins.
 struct ChainCheck {
   Status validation;                // kChainValidation / kHostnameMismatch when it failed
@@ -80,6 +89,9 @@ class Enforcer {
   // client SSL_CTX and turns on SSL_VERIFY_PEER. kTlsSetup when the context
   // already has another enforcer or a cert-verify callback of its own.
   Status InstallOn(SSL_CTX* ctx);
+  // InstallOn with defaults for connections this code does not create
+  // (kHostSyntax for a bad default host).
+  Status InstallOn(SSL_CTX* ctx, ContextDefaults defaults);
 
   // PrepareConnection names the host (and port, for reports) this SSL
   // connects to: sets SNI (DNS names only), OpenSSL's host-name or IP check,

@@ -1,0 +1,66 @@
+// pinion/curl/pinning.h — pin enforcement for libcurl transfers.
+//
+//   pinion::PolicyStore store(*pinion::LoadPolicyFile("pins.toml"));
+//   auto pinning = pinion::curl::CurlPinning::Create(store);
+//   CURL* easy = curl_easy_init();
+//   curl_easy_setopt(easy, CURLOPT_URL, "https://api.example.com/");
+//   (*pinning)->Attach(easy);            // pins every connection of this handle
+//   CURLcode rc = curl_easy_perform(easy);
+//   if (auto verdict = (*pinning)->LastVerdict(easy); verdict && !verdict->allowed())
+//     std::cerr << verdict->Explain();  // rc is CURLE_PEER_FAILED_VERIFICATION
+//
+// How: CURLOPT_SSL_CTX_FUNCTION installs pinion's OpenSSL Enforcer on the
+// SSL_CTX curl creates for each connection, so pins are checked on the chain
+// OpenSSL validated, inside the handshake, on top of curl's own checks (curl
+// still verifies the host name; certificate verification is forced on). The
+// host pinned is the one of the transfer's URL. Needs libcurl built on
+// OpenSSL: Attach fails with kTlsSetup otherwise, never silently unpinned.
+// The CurlPinning must outlive the handles attached to it.
+#ifndef PINION_CURL_PINNING_H_
+#define PINION_CURL_PINNING_H_
+
+#include <curl/curl.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "pinion/openssl/enforcer.h"
+#include "pinion/policy_store.h"
+#include "pinion/result.h"
+#include "pinion/verdict.h"
+
+namespace pinion::curl {
+
+class CurlPinning {
+ public:
+  // Create reads policies from `store`, which must outlive the CurlPinning.
+  static Result<std::unique_ptr<CurlPinning>> Create(PolicyStore& store,
+                                                     openssl::EnforcerOptions options = {});
+  ~CurlPinning();
+
+  // Attach makes every connection `easy` opens enforce the policy. kTlsSetup
+  // when libcurl's TLS backend is not OpenSSL or the option is refused.
+  Status Attach(CURL* easy);
+  // Detach forgets `easy` (call before curl_easy_cleanup when reusing addresses).
+  void Detach(CURL* easy);
+
+  // LastVerdict is the verdict of the latest handshake `easy` made (null when
+  // none was reached, e.g. a network error or a failure of normal validation).
+  std::shared_ptr<const Verdict> LastVerdict(CURL* easy) const;
+
+ private:
+  explicit CurlPinning(std::unique_ptr<openssl::Enforcer> enforcer);
+  static CURLcode OnSslContext(CURL* easy, void* ssl_ctx, void* self);
+
+  std::unique_ptr<openssl::Enforcer> enforcer_;
+  mutable std::mutex mutex_;
+  std::map<CURL*, std::shared_ptr<const Verdict>> verdicts_;
+};
+
+// IsOpenSslBackend: libcurl's active TLS backend is OpenSSL (what CurlPinning needs).
+bool IsOpenSslBackend();
+
+}  // namespace pinion::curl
+
+#endif  // PINION_CURL_PINNING_H_

@@ -1,0 +1,112 @@
+#include "pinion/curl/pinning.h"
+
+#include <openssl/ssl.h>
+
+#include <string>
+#include <string_view>
+
+namespace pinion::curl {
+namespace {
+
+struct UrlHost {
+  std::string host;
+  std::uint16_t port = 443;
+};
+
+// The host and port the transfer's URL names (curl follows redirects by
+// updating it before connecting again).
+Result<UrlHost> HostOfTransfer(CURL* easy) {
+  char* url = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || url == nullptr) {
+    return Error(ErrorCode::kTlsSetup, "libcurl did not tell the transfer's URL");
+  }
+  CURLU* parsed = curl_url();
+  if (parsed == nullptr) return Error(ErrorCode::kTlsSetup, "out of memory");
+  UrlHost out;
+  char* host = nullptr;
+  char* port = nullptr;
+  bool ok = curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  if (ok) {
+    std::string_view name = host;
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+    out.host.assign(name);
+    out.port = static_cast<std::uint16_t>(std::stoi(port));
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(parsed);
+  if (!ok) return Error(ErrorCode::kTlsSetup, std::string("cannot read the host of ") + url);
+  return out;
+}
+
+}  // namespace
+
+bool IsOpenSslBackend() {
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  // With several backends built in, inactive ones are listed in parentheses.
+  return info != nullptr && info->ssl_version != nullptr &&
+         std::string_view(info->ssl_version).starts_with("OpenSSL/");
+}
+
+CurlPinning::CurlPinning(std::unique_ptr<openssl::Enforcer> enforcer) : enforcer_(std::move(enforcer)) {}
+
+CurlPinning::~CurlPinning() = default;
+
+Result<std::unique_ptr<CurlPinning>> CurlPinning::Create(PolicyStore& store, openssl::EnforcerOptions options) {
+  PINION_ASSIGN_OR_RETURN(auto enforcer, openssl::Enforcer::Create(store, std::move(options)));
+  return std::unique_ptr<CurlPinning>(new CurlPinning(std::move(enforcer)));
+}
+
+Status CurlPinning::Attach(CURL* easy) {
+  if (!IsOpenSslBackend()) {
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    return Error(ErrorCode::kTlsSetup, std::string("libcurl uses the TLS backend '") +
+                                           (info->ssl_version ? info->ssl_version : "none") +
+                                           "'; pinion's curl adapter needs OpenSSL");
+  }
+  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &CurlPinning::OnSslContext) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this) != CURLE_OK) {
+    return Error(ErrorCode::kTlsSetup, "libcurl refused CURLOPT_SSL_CTX_FUNCTION");
+  }
+  // Pinning sits on top of normal validation, never instead of it.
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  std::lock_guard<std::mutex> lock(mutex_);
+  verdicts_[easy] = nullptr;
+  return OkStatus();
+}
+
+void CurlPinning::Detach(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, nullptr);
+  std::lock_guard<std::mutex> lock(mutex_);
+  verdicts_.erase(easy);
+}
+
+std::shared_ptr<const Verdict> CurlPinning::LastVerdict(CURL* easy) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = verdicts_.find(easy);
+  return it == verdicts_.end() ? nullptr : it->second;
+}
+
+CURLcode CurlPinning::OnSslContext(CURL* easy, void* ssl_ctx, void* arg) {
+  auto* self = static_cast<CurlPinning*>(arg);
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    self->verdicts_[easy] = nullptr;  // this connection's verdict replaces the last one
+  }
+  auto target = HostOfTransfer(easy);
+  if (!target) return CURLE_SSL_CERTPROBLEM;
+  openssl::ContextDefaults defaults{target->host, target->port,
+                                    [self, easy](std::shared_ptr<const Verdict> verdict) {
+                                      std::lock_guard<std::mutex> lock(self->mutex_);
+                                      self->verdicts_[easy] = std::move(verdict);
+                                    }};
+  if (!self->enforcer_->InstallOn(static_cast<SSL_CTX*>(ssl_ctx), std::move(defaults)).ok()) {
+    return CURLE_SSL_CERTPROBLEM;  // fail the transfer rather than run it unpinned
+  }
+  return CURLE_OK;
+}
+
+}  // namespace pinion::curl

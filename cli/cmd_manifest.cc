@@ -1,0 +1,369 @@
+// pinion manifest keygen|sign|verify|show — signed pin-set updates (docs/DYNAMIC.md).
+#include <sys/stat.h>
+
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "commands.h"
+#include "output.h"
+#include "pinion/atomic_file.h"
+#include "pinion/certificate_info.h"
+#include "pinion/manifest.h"
+#include "pinion/pin_source.h"
+#include "pinion/policy_loader.h"
+
+namespace pinion::cli {
+namespace {
+
+struct ManifestOptions {
+  // keygen
+  std::string type = "ed25519";
+  std::string out_prefix;
+  bool force = false;
+  // sign
+  std::vector<std::string> keys;
+  std::string policy_file;
+  std::string issued_at;
+  std::string expires_in = "30d";
+  std::string kill_switch;
+  std::vector<std::string> kill_switch_hosts;
+  std::string until;
+  std::string max_kill_switch = "30d";
+  std::string output;
+  // verify / show
+  std::vector<std::string> trust;
+  std::string manifest_file;
+  std::uint64_t active_version = 0;
+  std::string at;
+  std::string max_skew = "5m";
+  bool json = false;
+};
+
+Result<std::string> ReadText(const std::string& path, std::size_t bound) {
+  PINION_ASSIGN_OR_RETURN(auto bytes, ReadFileBounded(path, bound));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+Result<TimePoint> TimeOption(const std::string& text, std::string_view flag) {
+  if (text.empty()) return SystemClock::Instance().Now();
+  auto parsed = ParseTimestamp(text);
+  if (!parsed) return std::move(parsed).error().WithField(std::string(flag));
+  return parsed;
+}
+
+int RunKeygen(const ManifestOptions& options) {
+  SigningKeyType type;
+  if (options.type == "ed25519") {
+    type = SigningKeyType::kEd25519;
+  } else if (options.type == "p256") {
+    type = SigningKeyType::kEcdsaP256;
+  } else {
+    PrintError(Error(ErrorCode::kInvalidArgument, "--type must be ed25519 or p256"));
+    return kExitUsage;
+  }
+  std::string private_path = options.out_prefix + ".key";
+  std::string public_path = options.out_prefix + ".pub";
+  if (!options.force && (std::filesystem::exists(private_path) || std::filesystem::exists(public_path))) {
+    PrintError(Error(ErrorCode::kInvalidArgument, "refusing to overwrite an existing key").WithSource(private_path),
+               "Pick another --out prefix, or pass --force if you really mean to replace it.");
+    return kExitUsage;
+  }
+  auto key = GenerateSigningKey(type);
+  if (!key) {
+    PrintError(key.error());
+    return kExitUsage;
+  }
+  // The private key is written owner-only from the start (umask), then atomically.
+  mode_t previous = umask(077);
+  Status written = WriteFileAtomically(private_path, key->private_pem);
+  umask(previous);
+  if (written.ok()) chmod(private_path.c_str(), 0600);
+  if (written.ok()) written = WriteFileAtomically(public_path, key->public_pem);
+  if (!written.ok()) {
+    PrintError(written.error());
+    return kExitUsage;
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"type", options.type}, {"keyid", key->keyid}, {"private_key", private_path},
+                                {"public_key", public_path}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "keyid " << key->keyid << "\n  private: " << private_path << " (keep offline)\n  public:  "
+            << public_path << " (ship in the client's trusted keys)\n";
+  return kExitOk;
+}
+
+int RunSign(const ManifestOptions& options) {
+  auto policy = LoadPolicyFile(options.policy_file);
+  if (!policy) {
+    PrintError(policy.error(), "Fix the policy file first (`pinion lint`).");
+    return kExitUsage;
+  }
+  auto issued_at = TimeOption(options.issued_at, "--issued-at");
+  auto expires_in = ParseDuration(options.expires_in);
+  auto max_kill = ParseDuration(options.max_kill_switch);
+  if (!issued_at || !expires_in || !max_kill) {
+    PrintError(!issued_at ? issued_at.error() : !expires_in ? expires_in.error() : max_kill.error(),
+               "Times are YYYY-MM-DD or RFC 3339; durations are like 30d, 12h, 90m.");
+    return kExitUsage;
+  }
+  PolicySnapshot signed_policy = *policy;
+  if (!options.kill_switch.empty()) {
+    EnforcementOverride kill_switch;
+    if (options.kill_switch == "disabled") {
+      kill_switch.mode = OverrideMode::kDisabled;
+    } else if (options.kill_switch == "report-only") {
+      kill_switch.mode = OverrideMode::kReportOnly;
+    } else {
+      PrintError(Error(ErrorCode::kInvalidArgument, "--kill-switch must be disabled or report-only"));
+      return kExitUsage;
+    }
+    auto until = ParseTimestamp(options.until);
+    if (!until) {
+      PrintError(until.error(), "--kill-switch needs --until (YYYY-MM-DD or RFC 3339): it always ends.");
+      return kExitUsage;
+    }
+    kill_switch.until = *until;
+    if (kill_switch.until - *issued_at > *max_kill) {
+      PrintError(Error(ErrorCode::kKillSwitchTooLong, "--until is more than " + options.max_kill_switch +
+                                                          " after issued_at; clients would refuse the manifest"),
+                 "Choose an earlier --until, then sign a fresh kill switch if it must last longer.");
+      return kExitUsage;
+    }
+    for (const std::string& host : options.kill_switch_hosts) {
+      auto pattern = HostPattern::Parse(host, false);
+      if (!pattern) {
+        PrintError(std::move(pattern).error().WithField("--kill-switch-host"));
+        return kExitUsage;
+      }
+      kill_switch.hosts.push_back(std::move(*pattern));
+    }
+    std::vector<DomainRule> rules((*policy)->rules().begin(), (*policy)->rules().end());
+    auto with_switch = Policy::Create((*policy)->version(), std::move(rules), std::move(kill_switch));
+    if (!with_switch) {
+      PrintError(with_switch.error());
+      return kExitUsage;
+    }
+    signed_policy = *with_switch;
+  } else if (!options.kill_switch_hosts.empty() || !options.until.empty()) {
+    PrintError(Error(ErrorCode::kInvalidArgument, "--kill-switch-host and --until need --kill-switch"));
+    return kExitUsage;
+  }
+  ManifestTimes times{*issued_at, *issued_at + *expires_in};
+  auto payload = ManifestPayloadJson(*signed_policy, times);
+  if (!payload) {
+    PrintError(payload.error());
+    return kExitUsage;
+  }
+  std::vector<std::string> keys;
+  for (const std::string& file : options.keys) {
+    auto pem = ReadText(file, 64 * 1024);
+    if (!pem) {
+      PrintError(pem.error(), "--key takes a private key made by `pinion manifest keygen`.");
+      return kExitUsage;
+    }
+    keys.push_back(std::move(*pem));
+  }
+  auto envelope = SignDsse(kManifestPayloadType,
+                           {reinterpret_cast<const std::uint8_t*>(payload->data()), payload->size()}, keys);
+  if (!envelope) {
+    PrintError(envelope.error(), "--key takes an Ed25519 or ECDSA P-256 private key (PEM).");
+    return kExitUsage;
+  }
+  std::string text = SerializeDsseEnvelope(*envelope) + "\n";
+  if (options.output.empty()) {
+    std::cout << text;
+  } else if (Status written = WriteFileAtomically(options.output, text); !written.ok()) {
+    PrintError(written.error());
+    return kExitUsage;
+  } else {
+    std::cerr << "signed version " << signed_policy->version() << " (" << keys.size() << " signature"
+              << (keys.size() == 1 ? "" : "s") << "), expires " << FormatUtc(times.expires) << " -> "
+              << options.output << "\n";
+  }
+  return kExitOk;
+}
+
+nlohmann::json ManifestJson(const Manifest& manifest) {
+  nlohmann::json out = {{"version", manifest.version()},
+                        {"issued_at", FormatUtc(manifest.times.issued_at)},
+                        {"expires", FormatUtc(manifest.times.expires)}};
+  if (const auto& kill_switch = manifest.kill_switch()) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const HostPattern& host : kill_switch->hosts) hosts.push_back(host.ToString());
+    out["kill_switch"] = {{"mode", OverrideModeName(kill_switch->mode)},
+                          {"hosts", hosts},
+                          {"until", FormatUtc(kill_switch->until)}};
+  } else {
+    out["kill_switch"] = nullptr;
+  }
+  nlohmann::json rules = nlohmann::json::array();
+  for (const DomainRule& rule : manifest.policy->rules()) {
+    nlohmann::json pins = nlohmann::json::array();
+    for (const PinEntry& pin : rule.pins) pins.push_back({{"pin", pin.pin.ToString()}, {"label", pin.label}});
+    rules.push_back({{"host", rule.host.ToString()}, {"mode", EnforcementModeName(rule.mode)}, {"pins", pins}});
+  }
+  out["domains"] = rules;
+  return out;
+}
+
+void PrintManifest(const Manifest& manifest) {
+  std::cout << "  version " << manifest.version() << ", issued " << FormatUtc(manifest.times.issued_at)
+            << ", expires " << FormatUtc(manifest.times.expires) << "\n";
+  if (const auto& kill_switch = manifest.kill_switch()) {
+    std::string hosts;
+    for (const HostPattern& host : kill_switch->hosts) hosts += (hosts.empty() ? "" : ", ") + host.ToString();
+    std::cout << "  " << Style("KILL SWITCH", Tone::kWarn) << ": enforcement " << OverrideModeName(kill_switch->mode)
+              << " for " << (hosts.empty() ? "every host" : hosts) << " until " << FormatUtc(kill_switch->until)
+              << "\n";
+  }
+  for (const DomainRule& rule : manifest.policy->rules()) {
+    std::cout << "  " << rule.host.ToString() << " (" << EnforcementModeName(rule.mode) << ", " << rule.pins.size()
+              << " pin" << (rule.pins.size() == 1 ? "" : "s") << ")\n";
+    for (const PinEntry& pin : rule.pins) {
+      std::cout << "    " << pin.pin.ToString() << (pin.label.empty() ? "" : "  " + pin.label) << "\n";
+    }
+  }
+}
+
+int RunVerify(const ManifestOptions& options) {
+  auto text = ReadText(options.manifest_file, kMaxEnvelopeBytes + 1);
+  if (!text) {
+    PrintError(text.error());
+    return kExitUsage;
+  }
+  std::vector<TrustedKey> trusted;
+  for (const std::string& file : options.trust) {
+    auto pem = ReadText(file, 64 * 1024);
+    auto key = pem ? TrustedKeyFromPem(*pem) : Result<TrustedKey>(pem.error());
+    if (!key) {
+      PrintError(std::move(key).error().WithSource(file), "--trust takes a public key made by `pinion manifest keygen`.");
+      return kExitUsage;
+    }
+    trusted.push_back(std::move(*key));
+  }
+  auto at = TimeOption(options.at, "--at");
+  auto skew = ParseDuration(options.max_skew);
+  auto max_kill = ParseDuration(options.max_kill_switch);
+  if (!at || !skew || !max_kill) {
+    PrintError(!at ? at.error() : !skew ? skew.error() : max_kill.error());
+    return kExitUsage;
+  }
+  ManifestAcceptance rules{.now = *at,
+                           .active_version = options.active_version,
+                           .max_clock_skew = *skew,
+                           .max_kill_switch = *max_kill};
+  auto verified = VerifyManifest(*text, trusted, rules, options.manifest_file);
+  if (options.json) {
+    nlohmann::json out = {{"accepted", verified.ok()}, {"at", FormatUtc(*at)}};
+    if (verified) {
+      out["keyid"] = verified->keyid;
+      out["manifest"] = ManifestJson(verified->manifest);
+    } else {
+      out["error"] = {{"code", ErrorCodeName(verified.error().code())}, {"message", verified.error().ToString()}};
+    }
+    std::cout << out.dump(2) << "\n";
+    return verified ? kExitOk : kExitPinFailure;
+  }
+  if (!verified) {
+    std::cout << Style("REFUSED", Tone::kBad) << " " << verified.error().ToString() << "\n"
+              << "  A client would keep its active policy and record this.\n";
+    return kExitPinFailure;
+  }
+  std::cout << Style("VALID", Tone::kGood) << " signed by " << verified->keyid << "\n";
+  PrintManifest(verified->manifest);
+  return kExitOk;
+}
+
+int RunShow(const ManifestOptions& options) {
+  auto text = ReadText(options.manifest_file, kMaxEnvelopeBytes + 1);
+  if (!text) {
+    PrintError(text.error());
+    return kExitUsage;
+  }
+  auto envelope = ParseDsseEnvelope(*text);
+  if (!envelope) {
+    PrintError(std::move(envelope).error().WithSource(options.manifest_file));
+    return kExitUsage;
+  }
+  std::string_view payload(reinterpret_cast<const char*>(envelope->payload.data()), envelope->payload.size());
+  auto manifest = ParseManifestPayload(payload, options.manifest_file);
+  nlohmann::json keyids = nlohmann::json::array();
+  for (const DsseSignature& signature : envelope->signatures) keyids.push_back(signature.keyid);
+  if (options.json) {
+    nlohmann::json out = {{"verified", false}, {"payload_type", envelope->payload_type}, {"signature_keyids", keyids}};
+    out["manifest"] = manifest ? ManifestJson(*manifest) : nlohmann::json();
+    if (!manifest) out["error"] = manifest.error().ToString();
+    std::cout << out.dump(2) << "\n";
+    return manifest ? kExitOk : kExitUsage;
+  }
+  std::cout << Style("NOT VERIFIED", Tone::kWarn) << " (use `pinion manifest verify --trust KEY`)\n"
+            << "  payload type " << envelope->payload_type << "\n";
+  for (const auto& keyid : keyids) std::cout << "  signature keyid " << keyid.get<std::string>() << "\n";
+  if (!manifest) {
+    PrintError(manifest.error());
+    return kExitUsage;
+  }
+  PrintManifest(*manifest);
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner AttachManifest(CLI::App& app) {
+  auto options = std::make_shared<ManifestOptions>();
+  auto chosen = std::make_shared<CommandRunner>();
+  app.require_subcommand(1);
+  app.footer("Dynamic pinning: sign pin-set updates (and time-bounded kill switches) that clients "
+             "accept only from trusted keys, with rising versions. docs/DYNAMIC.md explains the flow.");
+
+  CLI::App* keygen = app.add_subcommand("keygen", "Create a manifest-signing key pair (PREFIX.key, PREFIX.pub)");
+  keygen->add_option("--type", options->type, "ed25519 (default) or p256")->capture_default_str();
+  keygen->add_option("--out", options->out_prefix, "Path prefix of the two files")->required();
+  keygen->add_flag("--force", options->force, "Overwrite existing files");
+  keygen->add_flag("--json", options->json, "Print JSON: {type, keyid, private_key, public_key}");
+  keygen->callback([options, chosen] { *chosen = [options] { return RunKeygen(*options); }; });
+
+  CLI::App* sign = app.add_subcommand("sign", "Sign a policy as a manifest (several --key during key rotation)");
+  sign->add_option("--key", options->keys, "Private signing key (PEM); repeatable")
+      ->required()
+      ->allow_extra_args(false);
+  sign->add_option("policy", options->policy_file, "The policy to publish (TOML or JSON); its version is the manifest's")
+      ->required();
+  sign->add_option("--issued-at", options->issued_at, "Issue time (default now)");
+  sign->add_option("--expires-in", options->expires_in, "How long clients may install it (default 30d)")
+      ->capture_default_str();
+  sign->add_option("--kill-switch", options->kill_switch, "disabled or report-only: relax enforcement until --until");
+  sign->add_option("--kill-switch-host", options->kill_switch_hosts,
+                   "Limit the kill switch to these host patterns; repeatable (default every host)")
+      ->allow_extra_args(false);
+  sign->add_option("--until", options->until, "When the kill switch ends (YYYY-MM-DD or RFC 3339)");
+  sign->add_option("--max-kill-switch", options->max_kill_switch, "Longest kill switch allowed (default 30d)")
+      ->capture_default_str();
+  sign->add_option("-o,--output", options->output, "Write the manifest to FILE atomically (default stdout)");
+  sign->callback([options, chosen] { *chosen = [options] { return RunSign(*options); }; });
+
+  CLI::App* verify = app.add_subcommand("verify", "Check a manifest exactly as a client would");
+  verify->add_option("--trust", options->trust, "Trusted public key (PEM); repeatable")
+      ->required()
+      ->allow_extra_args(false);
+  verify->add_option("manifest", options->manifest_file, "The manifest (DSSE JSON)")->required();
+  verify->add_option("--active-version", options->active_version,
+                     "The client's active policy version; the manifest must be above it (default 0)");
+  verify->add_option("--at", options->at, "Verify as of this time (default now)");
+  verify->add_option("--max-skew", options->max_skew, "How far issued_at may be ahead (default 5m)")
+      ->capture_default_str();
+  verify->add_option("--max-kill-switch", options->max_kill_switch, "Longest kill switch allowed (default 30d)")
+      ->capture_default_str();
+  verify->add_flag("--json", options->json, "Print JSON: {accepted, keyid, manifest | error}");
+  verify->callback([options, chosen] { *chosen = [options] { return RunVerify(*options); }; });
+
+  CLI::App* show = app.add_subcommand("show", "Decode a manifest without verifying it");
+  show->add_option("manifest", options->manifest_file, "The manifest (DSSE JSON)")->required();
+  show->add_flag("--json", options->json, "Print JSON: {verified: false, payload_type, signature_keyids, manifest}");
+  show->callback([options, chosen] { *chosen = [options] { return RunShow(*options); }; });
+  return [chosen] { return *chosen ? (*chosen)() : kExitUsage; };
+}
+
+}  // namespace pinion::cli
