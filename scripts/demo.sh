@@ -114,4 +114,18 @@ echo
 echo "pinion rejects it, and explains:"
 expect_exit 1 "$pinion" check "$host:$evil_port" --policy policy.toml --ca-file trust-store.pem --connect-to 127.0.0.1
 
-bold "Done: the impostor passed CA validation but not the pins."
+bold "7. Publish the next pin set as a signed manifest (dynamic pinning)"
+run "$pinion" manifest keygen --out signer
+run "$pinion" manifest keygen --type p256 --out backup-signer
+sed 's/^version = 1$/version = 2/' policy.toml > policy-v2.toml
+run "$pinion" manifest sign --key signer.key policy-v2.toml -o pins.manifest.json
+echo "A client at version 1 that trusts the signer and its backup accepts it:"
+expect_exit 0 "$pinion" manifest verify --trust signer.pub --trust backup-signer.pub --active-version 1 pins.manifest.json
+echo "Replayed to a client already at version 2, it is refused:"
+expect_exit 1 "$pinion" manifest verify --trust signer.pub --trust backup-signer.pub --active-version 2 pins.manifest.json
+echo "Signed by anyone else, it is refused:"
+run "$pinion" manifest keygen --out mallory
+"$pinion" manifest sign --key mallory.key policy-v2.toml -o forged.manifest.json
+expect_exit 1 "$pinion" manifest verify --trust signer.pub --trust backup-signer.pub forged.manifest.json
+
+bold "Done: the impostor passed CA validation but not the pins; only the owner's signed manifests change them."
