@@ -47,3 +47,10 @@ if [ -x "$pinion" ]; then
   "$pinion" manifest sign --key "$tmp/signer.key" --issued-at 2026-11-21 "$tmp/p.toml" \
     --kill-switch disabled --until 2026-11-25 --kill-switch-host api.example.com -o $m/envelope.json
 fi
+
+# report: an RFC 7469 body, a TrustKit body and a pinion body.
+r=report
+chain=$(awk '{printf "%s\\n", $0}' pin_source/ec-cert.pem)
+printf '{"date-time":"2026-11-21T12:00:00Z","hostname":"api.example.com","port":443,"effective-expiration-date":"2027-01-01T00:00:00Z","include-subdomains":false,"noted-hostname":"api.example.com","served-certificate-chain":["%s"],"validated-certificate-chain":["%s"],"known-pins":["pin-sha256=\\"%s\\""]}' "$chain" "$chain" "$pin" > $r/hpkp.json
+printf '{"app-bundle-id":"com.example.app","app-version":"1.0","app-platform":"IOS","trustkit-version":"3.0","hostname":"www.example.com","port":443,"noted-hostname":"example.com","include-subdomains":true,"enforce-pin":true,"validated-certificate-chain":["%s"],"date-time":"2026-11-21T12:00:00Z","known-pins":["pin-sha256=\\"%s\\""],"validation-result":1}' "$chain" "$pin" > $r/trustkit.json
+printf '{"date-time":"2026-11-21T12:00:00Z","hostname":"api.example.com","port":8443,"include-subdomains":false,"noted-hostname":"api.example.com","served-certificate-chain":[],"validated-certificate-chain":["%s"],"known-pins":[],"pinion":{"policy-version":3,"mode":"report-only","reason":"kill-switch","kill-switch-until":"2026-11-25T00:00:00Z","app":{"id":"a","version":"1","platform":"linux"},"dropped-reports":2,"known-pins":["sha256/%s"],"validated-chain-pins":["sha256/%s"]}}' "$chain" "$pin" "$pin" > $r/pinion.json

@@ -1,0 +1,88 @@
+// pinion/report.h — pin-failure reports: built from verdicts on the client,
+// parsed (pinion, RFC 7469 and TrustKit bodies) by the collector.
+//
+//   if (auto report = pinion::BuildReport(verdict, {.id = "com.example.app", .version = "4.2"}))
+//     spool.Add(*report);                      // see report_spool.h
+//   std::string body = pinion::ReportToJson(*report);
+//
+// The JSON carries the RFC 7469 section 3 fields at the top level
+// ("date-time", "hostname", "port", "effective-expiration-date",
+// "include-subdomains", "noted-hostname", "served-certificate-chain",
+// "validated-certificate-chain", "known-pins") so any HPKP report collector
+// can read it, and pinion's own fields in a "pinion" object (policy version,
+// mode, verdict reason, kill switch, the app's id/version/platform, reports
+// dropped before this one, every pin in canonical form).
+#ifndef PINION_REPORT_H_
+#define PINION_REPORT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pinion/clock.h"
+#include "pinion/result.h"
+#include "pinion/verdict.h"
+
+namespace pinion {
+
+inline constexpr std::size_t kMaxReportBytes = 256 * 1024;
+inline constexpr std::size_t kMaxReportChainLength = 16;
+inline constexpr std::size_t kMaxReportPins = 64;
+
+// AppInfo identifies the reporting program (given by the caller).
+struct AppInfo {
+  std::string id;        // "com.example.app"
+  std::string version;   // "4.2.1"
+  std::string platform;  // "linux-x86_64", "android 14" …
+};
+
+// ReportFormat says which kind of body a parsed report came from.
+enum class ReportFormat : std::uint8_t { kPinion, kHpkp, kTrustKit };
+std::string_view ReportFormatName(ReportFormat format);  // "pinion", "hpkp", "trustkit"
+
+struct FailureReport {
+  // RFC 7469 section 3.
+  TimePoint date_time;
+  std::string hostname;
+  std::uint16_t port = 0;
+  std::optional<TimePoint> effective_expiration_date;
+  bool include_subdomains = false;
+  std::string noted_hostname;  // the rule's host pattern
+  std::vector<std::string> served_certificate_chain;     // PEM, leaf first
+  std::vector<std::string> validated_certificate_chain;  // PEM, leaf first
+  std::vector<Pin> known_pins;                            // the rule's pins
+  // pinion's own.
+  ReportFormat format = ReportFormat::kPinion;
+  std::uint64_t policy_version = 0;
+  std::string mode;    // "enforce" | "report-only" (TrustKit: from enforce-pin)
+  std::string reason;  // VerdictReasonName, or TrustKit's validation result
+  std::optional<TimePoint> kill_switch_until;
+  AppInfo app;
+  std::uint64_t dropped_reports = 0;  // reports the spool had to drop before this one
+  std::vector<Pin> validated_chain_pins;  // SPKI SHA-256 of each validated certificate
+
+  // Fingerprint identifies "the same failure" for deduplication: host, port,
+  // reason, policy version and the validated chain's pins (hex SHA-256).
+  std::string Fingerprint() const;
+};
+
+// IsReportable: verdicts that produce a report — a mismatch (enforced or
+// report-only), an expired rule that failed open, a kill-switch decision.
+bool IsReportable(const Verdict& verdict);
+
+// BuildReport makes the report for `verdict`, or nullopt when it is not reportable.
+std::optional<FailureReport> BuildReport(const Verdict& verdict, const AppInfo& app);
+
+// ReportToJson writes the pinion body (RFC 7469 fields + "pinion").
+std::string ReportToJson(const FailureReport& report);
+
+// ParseReport reads a pinion, RFC 7469 or TrustKit body (detected by its
+// keys), validating types, sizes (kMaxReportBytes, chains, pins), UTF-8, the
+// host name and dates. kPolicySyntax / kPolicySchema / kInputTooLarge, with the field.
+Result<FailureReport> ParseReport(std::string_view json);
+
+}  // namespace pinion
+
+#endif  // PINION_REPORT_H_
