@@ -1,0 +1,143 @@
+#include "pinion/report_spool.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <system_error>
+
+#include "pinion/atomic_file.h"
+#include "pinion/pin_source.h"
+
+namespace pinion {
+namespace {
+
+constexpr char kDroppedFile[] = "dropped.count";
+
+// "report-00000000000000000042.json" → 42; 0 when the name is not a report's.
+std::uint64_t SequenceOf(const std::string& name) {
+  std::uint64_t sequence = 0;
+  char tail[8] = {};
+  if (name.size() != 32 || std::sscanf(name.c_str(), "report-%20" SCNu64 "%5s", &sequence, tail) != 2 ||
+      std::string(tail) != ".json") {
+    return 0;
+  }
+  return sequence;
+}
+
+}  // namespace
+
+ReportSpool::ReportSpool(std::filesystem::path directory, ReportSpoolOptions options)
+    : directory_(std::move(directory)), options_(options) {}
+
+std::filesystem::path ReportSpool::PathOf(std::uint64_t sequence) const {
+  char name[40];
+  std::snprintf(name, sizeof(name), "report-%020" PRIu64 ".json", sequence);
+  return directory_ / name;
+}
+
+Result<std::unique_ptr<ReportSpool>> ReportSpool::Open(std::filesystem::path directory, ReportSpoolOptions options) {
+  if (options.max_reports == 0 || options.max_bytes < kMaxReportBytes) {
+    return Error(ErrorCode::kInvalidArgument, "a spool holds at least one report of the maximum size");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec || !std::filesystem::is_directory(directory)) {
+    return Error(ErrorCode::kIo, "cannot create the spool directory: " + ec.message()).WithSource(directory.string());
+  }
+  std::unique_ptr<ReportSpool> spool(new ReportSpool(std::move(directory), options));
+  if (auto count = ReadFileBounded(spool->directory_ / kDroppedFile, 32)) {
+    spool->dropped_ = std::strtoull(std::string(count->begin(), count->end()).c_str(), nullptr, 10);
+  }
+  std::uint64_t damaged = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(spool->directory_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos) {  // an interrupted write: never accepted
+      std::filesystem::remove(entry.path(), ec);
+      continue;
+    }
+    std::uint64_t sequence = SequenceOf(name);
+    if (sequence == 0) continue;
+    auto body = ReadFileBounded(entry.path(), kMaxReportBytes);
+    bool intact = body && ParseReport(std::string_view(reinterpret_cast<const char*>(body->data()), body->size())).ok();
+    if (!intact) {
+      std::filesystem::remove(entry.path(), ec);
+      ++damaged;
+      continue;
+    }
+    spool->sizes_[sequence] = body->size();
+    spool->bytes_ += body->size();
+    spool->next_sequence_ = std::max(spool->next_sequence_, sequence + 1);
+  }
+  if (damaged > 0) {
+    std::lock_guard<std::mutex> lock(spool->mutex_);
+    spool->dropped_ += damaged;
+    PINION_TRY(spool->SaveDroppedCount());
+  }
+  return spool;
+}
+
+Status ReportSpool::SaveDroppedCount() { return WriteFileAtomically(directory_ / kDroppedFile, std::to_string(dropped_)); }
+
+Status ReportSpool::DropOldest() {
+  auto oldest = sizes_.begin();
+  std::error_code ec;
+  std::filesystem::remove(PathOf(oldest->first), ec);
+  if (ec) return Error(ErrorCode::kIo, "cannot drop a spooled report: " + ec.message()).WithSource(PathOf(oldest->first).string());
+  bytes_ -= oldest->second;
+  sizes_.erase(oldest);
+  ++dropped_;
+  return SaveDroppedCount();
+}
+
+Result<std::uint64_t> ReportSpool::Add(FailureReport report) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string body = ReportToJson(report);
+  if (body.size() + 32 > kMaxReportBytes) {
+    return Error(ErrorCode::kInputTooLarge, "report larger than " + std::to_string(kMaxReportBytes) + " bytes");
+  }
+  // Room first (the 32 bytes cover the drop count's digits), so that this
+  // report already carries the drops it caused.
+  while (!sizes_.empty() && (sizes_.size() >= options_.max_reports || bytes_ + body.size() + 32 > options_.max_bytes)) {
+    PINION_TRY(DropOldest());
+  }
+  report.dropped_reports = dropped_;
+  body = ReportToJson(report);
+  std::uint64_t sequence = next_sequence_++;
+  PINION_TRY(WriteFileAtomically(PathOf(sequence), body));
+  sizes_[sequence] = body.size();
+  bytes_ += body.size();
+  return sequence;
+}
+
+std::vector<SpooledReport> ReportSpool::Oldest(std::size_t count) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<SpooledReport> out;
+  for (auto it = sizes_.begin(); it != sizes_.end() && out.size() < count; ++it) {
+    auto body = ReadFileBounded(PathOf(it->first), kMaxReportBytes);
+    if (body) out.push_back({it->first, std::string(body->begin(), body->end())});
+  }
+  return out;
+}
+
+Status ReportSpool::Remove(std::uint64_t sequence) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = sizes_.find(sequence);
+  if (it == sizes_.end()) return OkStatus();
+  std::error_code ec;
+  std::filesystem::remove(PathOf(sequence), ec);
+  if (ec) return Error(ErrorCode::kIo, "cannot remove a delivered report: " + ec.message());
+  bytes_ -= it->second;
+  sizes_.erase(it);
+  return OkStatus();
+}
+
+std::size_t ReportSpool::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return sizes_.size();
+}
+
+std::uint64_t ReportSpool::dropped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_;
+}
+
+}  // namespace pinion
