@@ -52,6 +52,24 @@ bool IsValidReportUri(std::string_view uri) {
   });
 }
 
+std::optional<std::string> ReportUriHost(std::string_view uri) {
+  if (!IsValidReportUri(uri)) return std::nullopt;
+  std::string_view authority = uri.substr(uri.find("://") + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (std::size_t at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  if (authority.starts_with('[')) {
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = authority.substr(0, close + 1);
+  } else {
+    host = authority.substr(0, authority.find(':'));
+  }
+  auto normalized = NormalizeHostName(host);
+  if (!normalized) return std::nullopt;
+  return *normalized;
+}
+
 std::string_view PinRoleName(PinRole role) {
   switch (role) {
     case PinRole::kUnspecified: return "";

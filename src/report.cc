@@ -130,15 +130,7 @@ std::string FailureReport::Fingerprint() const {
   if (validated_chain_pins.empty()) {
     for (const std::string& pem : validated_certificate_chain) key += '\0' + pem;
   }
-  std::uint8_t digest[32];
-  internal::Digest(HashAlgorithm::kSha256, {reinterpret_cast<const std::uint8_t*>(key.data()), key.size()}, digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (std::uint8_t byte : digest) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0xF];
-  }
-  return hex;
+  return internal::Sha256Hex(key);
 }
 
 bool IsReportable(const Verdict& verdict) {

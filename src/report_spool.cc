@@ -99,10 +99,10 @@ Result<std::uint64_t> ReportSpool::Add(FailureReport report) {
   while (!sizes_.empty() && (sizes_.size() >= options_.max_reports || bytes_ + body.size() + 32 > options_.max_bytes)) {
     PINION_TRY(DropOldest());
   }
-  report.dropped_reports = dropped_;
+  report.dropped_reports += dropped_;
   body = ReportToJson(report);
   std::uint64_t sequence = next_sequence_++;
-  PINION_TRY(WriteFileAtomically(PathOf(sequence), body));
+  PINION_TRY(WriteFileAtomically(PathOf(sequence), body, options_.on_write_step));
   sizes_[sequence] = body.size();
   bytes_ += body.size();
   return sequence;

@@ -53,6 +53,9 @@ bool IsCleanText(std::string_view text);
 // IsValidReportUri: an absolute http(s) URI with a host, at most 2048 printable
 // ASCII characters, none of space " < > \ ^ ` { | }.
 bool IsValidReportUri(std::string_view uri);
+// ReportUriHost is the normalized host of a valid report URI (no user info,
+// port or brackets), or nullopt when the URI is not valid or its host is not.
+std::optional<std::string> ReportUriHost(std::string_view uri);
 
 // PinRole says which certificate of a chain a pin is meant for. pinion itself
 // matches a pin against every certificate of the validated chain whatever its

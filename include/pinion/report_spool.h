@@ -17,10 +17,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pinion/report.h"
@@ -31,6 +33,8 @@ namespace pinion {
 struct ReportSpoolOptions {
   std::size_t max_reports = 1000;
   std::size_t max_bytes = 8 * 1024 * 1024;
+  // Observes each step of a report file's write (WriteFileAtomically); crash tests.
+  std::function<void(std::string_view step)> on_write_step;
 };
 
 struct SpooledReport {

@@ -19,6 +19,8 @@ namespace pinion::internal {
 std::size_t Digest(HashAlgorithm algorithm, std::span<const std::uint8_t> data,
                    std::span<std::uint8_t> out);
 
+// Sha256Hex is the lower-case hex SHA-256 of `data` (identifiers, file names).
+std::string Sha256Hex(std::string_view data);
 // Base64Encode writes padded standard base64.
 std::string Base64Encode(std::span<const std::uint8_t> data);
 

@@ -1,0 +1,191 @@
+#include "pinion/curl/report_uploader.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pinion::curl {
+namespace {
+
+struct EasyDeleter {
+  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+};
+struct HeaderListDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+// The collector's answer is not needed; keep at most a little for errors.
+std::size_t DiscardBody(char*, std::size_t size, std::size_t count, void*) { return size * count; }
+
+bool IsPermanentRefusal(long status) { return status >= 400 && status < 500 && status != 408 && status != 429; }
+
+}  // namespace
+
+ReportUploader::ReportUploader(Reporter& reporter, ReportUploaderOptions options, std::unique_ptr<CurlPinning> pinning)
+    : reporter_(reporter),
+      options_(std::move(options)),
+      pinning_(std::move(pinning)),
+      random_(options_.random_seed ? *options_.random_seed : std::random_device{}()) {}
+
+ReportUploader::~ReportUploader() { Stop(); }
+
+Result<std::unique_ptr<ReportUploader>> ReportUploader::Create(Reporter& reporter, PolicyStore& store,
+                                                               ReportUploaderOptions options) {
+  if (options.clock == nullptr || options.min_backoff.count() <= 0 || options.max_backoff < options.min_backoff ||
+      options.timeout.count() <= 0 || options.poll_interval.count() <= 0 || options.batch == 0) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "the uploader needs a clock, min_backoff, timeout, poll_interval, batch > 0 and "
+                 "max_backoff >= min_backoff");
+  }
+  static const CURLcode kGlobalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (kGlobalInit != CURLE_OK) return Error(ErrorCode::kTlsSetup, "curl_global_init failed");
+  PINION_ASSIGN_OR_RETURN(auto pinning, CurlPinning::Create(store));
+  return std::unique_ptr<ReportUploader>(new ReportUploader(reporter, std::move(options), std::move(pinning)));
+}
+
+long ReportUploader::Post(const std::string& uri, const std::string& body, std::optional<Error>& error) {
+  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+  if (!easy) {
+    error = Error(ErrorCode::kNetwork, "curl_easy_init failed");
+    return 0;
+  }
+  std::unique_ptr<curl_slist, HeaderListDeleter> headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  const char* protocols = options_.allow_http ? "https,http" : "https";
+  curl_easy_setopt(easy.get(), CURLOPT_URL, uri.c_str());
+  curl_easy_setopt(easy.get(), CURLOPT_PROTOCOLS_STR, protocols);
+  curl_easy_setopt(easy.get(), CURLOPT_FOLLOWLOCATION, 0L);  // a report goes where the policy says, nowhere else
+  curl_easy_setopt(easy.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy.get(), CURLOPT_TIMEOUT, static_cast<long>(options_.timeout.count()));
+  curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, &DiscardBody);
+  curl_easy_setopt(easy.get(), CURLOPT_USERAGENT, "pinion-report-uploader");
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy.get(), CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (uri.starts_with("https://")) {
+    if (Status attached = pinning_->Attach(easy.get()); !attached.ok()) {
+      error = attached.error();
+      return 0;
+    }
+  }
+  CURLcode code = curl_easy_perform(easy.get());
+  std::shared_ptr<const Verdict> verdict = pinning_->LastVerdict(easy.get());
+  pinning_->Detach(easy.get());
+  if (code != CURLE_OK) {
+    if (verdict && !verdict->allowed()) {
+      error = Error(ErrorCode::kPinValidationFailed, "the collector's chain failed the pins: " + verdict->Summary())
+                  .WithSource(uri);
+    } else {
+      error = Error(ErrorCode::kNetwork, curl_easy_strerror(code)).WithSource(uri);
+    }
+    return 0;
+  }
+  long status = 0;
+  curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) error = Error(ErrorCode::kNetwork, "HTTP status " + std::to_string(status)).WithSource(uri);
+  return status;
+}
+
+UploadRound ReportUploader::UploadOnce() {
+  std::lock_guard<std::mutex> lock(upload_mutex_);
+  UploadRound round;
+  for (const ReportDestination& destination : reporter_.Destinations()) {
+    TimePoint now = options_.clock->Now();
+    {
+      std::lock_guard<std::mutex> state_lock(state_mutex_);
+      auto it = backoff_.find(destination.uri);
+      if (it != backoff_.end() && now < it->second.until) {
+        ++round.deferred;
+        continue;
+      }
+    }
+    bool failed = false;
+    for (const SpooledReport& item : destination.spool->Oldest(options_.batch)) {
+      std::optional<Error> error;
+      long status = Post(destination.uri, item.body, error);
+      if (status >= 200 && status < 300) {
+        ++round.delivered;
+        (void)destination.spool->Remove(item.sequence);
+        continue;
+      }
+      if (IsPermanentRefusal(status)) {
+        ++round.rejected;
+        (void)destination.spool->Remove(item.sequence);
+        round.last_error = error;
+        continue;
+      }
+      ++round.failed;
+      round.last_error = error;
+      failed = true;
+      break;  // the destination is down: back off instead of trying the rest
+    }
+    std::lock_guard<std::mutex> state_lock(state_mutex_);
+    if (!failed) {
+      backoff_.erase(destination.uri);
+      continue;
+    }
+    Backoff& backoff = backoff_[destination.uri];
+    backoff.failures = std::min(backoff.failures + 1, 62);
+    double delay = static_cast<double>(options_.min_backoff.count()) * std::pow(2.0, backoff.failures - 1);
+    delay = std::min(delay, static_cast<double>(options_.max_backoff.count()));
+    // Random factor in [0.5, 1]: a fleet that lost its collector does not come back in lock step.
+    delay *= 0.5 + 0.5 * std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+    backoff.until = now + std::chrono::seconds(std::max<std::int64_t>(1, std::llround(delay)));
+  }
+  std::lock_guard<std::mutex> state_lock(state_mutex_);
+  ++rounds_;
+  wake_.notify_all();
+  return round;
+}
+
+std::optional<TimePoint> ReportUploader::BackoffUntil(const std::string& uri) const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  auto it = backoff_.find(uri);
+  if (it == backoff_.end()) return std::nullopt;
+  return it->second.until;
+}
+
+void ReportUploader::Start() {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ReportUploader::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReportUploader::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::uint64_t ReportUploader::rounds() const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  return rounds_;
+}
+
+void ReportUploader::Loop() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      if (stop_) return;
+      woken_ = false;
+    }
+    (void)UploadOnce();
+    std::unique_lock<std::mutex> lock(state_mutex_);
+    // Real time on purpose: this paces network traffic. Backoff itself is
+    // decided on the injected clock in UploadOnce.
+    if (wake_.wait_for(lock, options_.poll_interval, [this] { return stop_ || woken_; }) && stop_) return;
+  }
+}
+
+}  // namespace pinion::curl
