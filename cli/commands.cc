@@ -16,6 +16,7 @@ std::span<const Command> Commands() {
       {"rotate", "Plan a key rotation and check which policy versions accept a new chain", AttachRotate},
       {"inventory", "Document every pin: labels, keys, expiry, next rotation (Markdown or HTML)", AttachInventory},
       {"manifest", "Sign, verify and inspect dynamic pin-set manifests (and kill switches)", AttachManifest},
+      {"serve", "Run the collector: failure reports, signed manifests, dashboard", AttachServe},
   };
   return kCommands;
 }

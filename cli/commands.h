@@ -37,6 +37,7 @@ CommandRunner AttachImport(CLI::App& app);
 CommandRunner AttachRotate(CLI::App& app);
 CommandRunner AttachInventory(CLI::App& app);
 CommandRunner AttachManifest(CLI::App& app);
+CommandRunner AttachServe(CLI::App& app);
 
 // Commands lists every subcommand, in help order.
 std::span<const Command> Commands();

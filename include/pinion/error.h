@@ -51,7 +51,8 @@ namespace pinion {
   X(kManifestRollback, "manifest_rollback", "a manifest's version is not above the active policy's") \
   X(kManifestExpired, "manifest_expired", "a manifest's expires time has passed")      \
   X(kManifestNotYetValid, "manifest_not_yet_valid", "a manifest's issued_at is in the future beyond the allowed skew") \
-  X(kKillSwitchTooLong, "kill_switch_too_long", "a kill switch's until is further ahead than the allowed maximum")
+  X(kKillSwitchTooLong, "kill_switch_too_long", "a kill switch's until is further ahead than the allowed maximum") \
+  X(kDatabase, "database", "the report database refused or failed an operation")
 
 enum class ErrorCode : std::uint8_t {
 #define PINION_X(id, name, summary) id,

@@ -1,0 +1,367 @@
+#include "collector.h"
+
+#include <httplib.h>
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "dashboard.h"
+#include "ingest_queue.h"
+#include "manifest_directory.h"
+#include "pinion/certificate_info.h"
+#include "pinion/policy_loader.h"
+#include "pinion/report.h"
+#include "rate_limiter.h"
+#include "report_store.h"
+
+namespace pinion::collector {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+void SendError(httplib::Response& response, int status, std::string_view code, const std::string& message,
+               const std::string& field = "") {
+  Json body = {{"error", {{"code", code}, {"message", message}}}};
+  if (!field.empty()) body["error"]["field"] = field;
+  response.status = status;
+  response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+void SendError(httplib::Response& response, int status, const Error& error) {
+  SendError(response, status, ErrorCodeName(error.code()), error.message(), error.field());
+}
+
+void SendJson(httplib::Response& response, const Json& body, int status = 200) {
+  response.status = status;
+  response.set_header("Cache-Control", "no-store");
+  response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+// Time parameters: RFC 3339 or YYYY-MM-DD.
+Result<std::optional<TimePoint>> TimeParam(const httplib::Request& request, const char* name) {
+  if (!request.has_param(name)) return std::optional<TimePoint>();
+  auto time = ParseTimestamp(request.get_param_value(name));
+  if (!time) return Error(ErrorCode::kInvalidArgument, std::string(name) + " must be an RFC 3339 time").WithField(name);
+  return std::optional<TimePoint>(*time);
+}
+
+Result<std::int64_t> IntegerParam(const httplib::Request& request, const char* name, std::int64_t fallback,
+                                  std::int64_t min, std::int64_t max) {
+  if (!request.has_param(name)) return fallback;
+  const std::string text = request.get_param_value(name);
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return Error(ErrorCode::kInvalidArgument,
+                 std::string(name) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max))
+        .WithField(name);
+  }
+  return value;
+}
+
+Json ReportJson(const StoredReport& report) {
+  return {{"id", report.id},
+          {"received_at", FormatUtc(report.received_at)},
+          {"date_time", FormatUtc(report.date_time)},
+          {"hostname", report.hostname},
+          {"port", report.port},
+          {"noted_hostname", report.noted_hostname},
+          {"format", report.format},
+          {"mode", report.mode},
+          {"reason", report.reason},
+          {"policy_version", report.policy_version},
+          {"app", {{"id", report.app.id}, {"version", report.app.version}, {"platform", report.app.platform}}},
+          {"dropped_reports", report.dropped_reports},
+          {"known_pins", report.known_pins},
+          {"validated_chain_pins", report.chain_pins}};
+}
+
+bool IsJsonContentType(const std::string& value) {
+  std::string type = value.substr(0, value.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+  return type == "application/json";
+}
+
+}  // namespace
+
+Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    return Error(ErrorCode::kPolicySyntax, std::string(e.description())).WithSource(path.string());
+  }
+  CollectorConfig config;
+  for (const auto& [key, node] : table) {
+    std::string name(key.str());
+    auto fail = [&](const std::string& what) {
+      return Error(ErrorCode::kPolicySchema, what).WithSource(path.string()).WithField(name);
+    };
+    auto text = [&](std::string& out) -> Status {
+      if (!node.is_string()) return fail("must be a string");
+      out = *node.value<std::string>();
+      return OkStatus();
+    };
+    auto number = [&](auto& out, double min, double max) -> Status {
+      auto value = node.value<double>();
+      if (!value || *value < min || *value > max) {
+        return fail("must be a number from " + std::to_string(min) + " to " + std::to_string(max));
+      }
+      out = static_cast<std::remove_reference_t<decltype(out)>>(*value);
+      return OkStatus();
+    };
+    auto seconds = [&](std::chrono::seconds& out, double max) -> Status {
+      double value = 0;
+      PINION_TRY(number(value, 1, max));
+      out = std::chrono::seconds(static_cast<std::int64_t>(value));
+      return OkStatus();
+    };
+    Status status;
+    if (name == "listen") status = text(config.listen);
+    else if (name == "port") status = number(config.port, 0, 65535);
+    else if (name == "database") status = text(config.database);
+    else if (name == "manifests") status = text(config.manifests);
+    else if (name == "policy") status = text(config.policy);
+    else if (name == "tls_certificate") status = text(config.tls_certificate);
+    else if (name == "tls_key") status = text(config.tls_key);
+    else if (name == "max_body") status = number(config.max_body, 1024, static_cast<double>(kMaxReportBytes));
+    else if (name == "client_rate") status = number(config.client_rate, 0, 1e9);
+    else if (name == "client_burst") status = number(config.client_burst, 1, 1e9);
+    else if (name == "threads") status = number(config.threads, 1, 4096);
+    else if (name == "read_timeout") status = seconds(config.read_timeout, 3600);
+    else if (name == "manifest_max_age") status = seconds(config.manifest_max_age, 86400 * 7);
+    else if (name == "max_waiting") status = number(config.max_waiting, 1, 1e7);
+    else
+      status = fail("unknown key; expected one of listen, port, database, manifests, policy, tls_certificate, "
+                    "tls_key, max_body, client_rate, client_burst, threads, read_timeout, manifest_max_age, "
+                    "max_waiting");
+    PINION_TRY(status);
+  }
+  return config;
+}
+
+Collector::Collector(CollectorConfig config, const Clock* clock) : config_(std::move(config)), clock_(clock) {}
+
+Collector::~Collector() {
+  Stop();
+  ingest_.reset();  // commits what is waiting before the store closes
+}
+
+Result<std::unique_ptr<Collector>> Collector::Create(CollectorConfig config, const Clock* clock) {
+  if (config.max_body > kMaxReportBytes || config.max_body < 1024) {
+    return Error(ErrorCode::kInvalidArgument, "max_body must be 1024 to " + std::to_string(kMaxReportBytes));
+  }
+  if (config.threads == 0) return Error(ErrorCode::kInvalidArgument, "threads must be at least 1");
+  if (config.tls_certificate.empty() != config.tls_key.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "HTTPS needs both a TLS certificate chain and its key");
+  }
+  std::unique_ptr<Collector> collector(new Collector(std::move(config), clock));
+  const CollectorConfig& c = collector->config_;
+  PINION_ASSIGN_OR_RETURN(collector->store_, ReportStore::Open(c.database));
+  collector->ingest_ = std::make_unique<IngestQueue>(*collector->store_, IngestQueueOptions{.max_waiting = c.max_waiting});
+  collector->limiter_ = std::make_unique<ClientRateLimiter>(c.client_rate, c.client_burst, *clock);
+  if (!c.manifests.empty()) {
+    if (!std::filesystem::is_directory(c.manifests)) {
+      return Error(ErrorCode::kIo, "the manifest directory does not exist").WithSource(c.manifests);
+    }
+    collector->manifests_ = std::make_unique<ManifestDirectory>(c.manifests);
+  }
+  if (!c.policy.empty()) {
+    PINION_ASSIGN_OR_RETURN(collector->policy_, LoadPolicyFile(c.policy));
+  }
+  if (!c.tls_certificate.empty()) {
+    auto server = std::make_unique<httplib::SSLServer>(c.tls_certificate.c_str(), c.tls_key.c_str());
+    if (!server->is_valid()) {
+      return Error(ErrorCode::kTlsSetup, "cannot load the TLS certificate chain or key").WithSource(c.tls_certificate);
+    }
+    collector->server_ = std::move(server);
+  } else {
+    collector->server_ = std::make_unique<httplib::Server>();
+  }
+  collector->Route();
+  return collector;
+}
+
+void Collector::Route() {
+  httplib::Server& server = *server_;
+  std::size_t threads = config_.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(config_.max_body);
+  server.set_read_timeout(config_.read_timeout);
+  server.set_write_timeout(config_.read_timeout);
+  server.set_keep_alive_max_count(10000);
+  server.set_keep_alive_timeout(std::min<std::int64_t>(5, config_.read_timeout.count()));
+
+  server.Post("/v1/reports", [this](const httplib::Request& request, httplib::Response& response) {
+    int retry_after = 1;
+    if (!limiter_->Allow(request.remote_addr, &retry_after)) {
+      response.set_header("Retry-After", std::to_string(retry_after));
+      return SendError(response, 429, "rate_limited", "too many reports from this address; retry later");
+    }
+    if (!IsJsonContentType(request.get_header_value("Content-Type"))) {
+      return SendError(response, 415, "unsupported_media_type", "reports are sent as application/json");
+    }
+    auto report = ParseReport(request.body);
+    if (!report) return SendError(response, 400, report.error());
+    auto id = ingest_->Submit({std::move(*report), request.remote_addr, clock_->Now()});
+    if (!id) {
+      response.set_header("Retry-After", "1");
+      return SendError(response, 503, id.error());
+    }
+    SendJson(response, {{"id", *id}}, 202);
+  });
+
+  server.Get("/v1/reports", [this](const httplib::Request& request, httplib::Response& response) {
+    ReportQuery query;
+    if (request.has_param("host")) query.host = request.get_param_value("host");
+    if (request.has_param("reason")) query.reason = request.get_param_value("reason");
+    auto since = TimeParam(request, "since");
+    auto until = TimeParam(request, "until");
+    auto limit = IntegerParam(request, "limit", 50, 1, 1000);
+    auto cursor = IntegerParam(request, "cursor", 0, 0, INT64_MAX);
+    for (const Error* error : {since ? nullptr : &since.error(), until ? nullptr : &until.error(),
+                               limit ? nullptr : &limit.error(), cursor ? nullptr : &cursor.error()}) {
+      if (error != nullptr) return SendError(response, 400, *error);
+    }
+    query.since = *since;
+    query.until = *until;
+    query.limit = static_cast<std::size_t>(*limit);
+    if (*cursor > 0) query.before_id = *cursor;
+    auto page = store_->List(query);
+    if (!page) return SendError(response, 503, page.error());
+    Json reports = Json::array();
+    for (const StoredReport& report : page->reports) reports.push_back(ReportJson(report));
+    Json body = {{"reports", reports}, {"next_cursor", nullptr}};
+    if (page->next_cursor) body["next_cursor"] = *page->next_cursor;
+    SendJson(response, body);
+  });
+
+  server.Get(R"(/v1/reports/(\d{1,18}))", [this](const httplib::Request& request, httplib::Response& response) {
+    auto body = store_->Body(std::stoll(request.matches[1].str()));
+    if (!body) return SendError(response, 503, body.error());
+    if (!body->has_value()) return SendError(response, 404, "not_found", "no report with this id");
+    response.set_header("Cache-Control", "no-store");
+    response.set_content(**body, "application/json");
+  });
+
+  server.Get("/v1/summary", [this](const httplib::Request& request, httplib::Response& response) {
+    TimePoint now = clock_->Now();
+    auto since = TimeParam(request, "since");
+    auto until = TimeParam(request, "until");
+    auto bucket = IntegerParam(request, "bucket", 3600, 60, 86400 * 31);
+    for (const Error* error : {since ? nullptr : &since.error(), until ? nullptr : &until.error(),
+                               bucket ? nullptr : &bucket.error()}) {
+      if (error != nullptr) return SendError(response, 400, *error);
+    }
+    SummaryQuery query{.since = since->value_or(now - std::chrono::hours(24)),
+                       .until = until->value_or(now + std::chrono::seconds(1)),
+                       .bucket = std::chrono::seconds(*bucket)};
+    auto summary = store_->Summarize(query);
+    if (!summary) return SendError(response, 503, summary.error());
+    Json buckets = Json::array();
+    for (const auto& item : summary->buckets) {
+      buckets.push_back({{"start", FormatUtc(item.start)}, {"hostname", item.hostname}, {"reason", item.reason},
+                         {"count", item.count}});
+    }
+    Json totals = Json::array();
+    for (const auto& item : summary->totals) {
+      totals.push_back({{"hostname", item.hostname}, {"reason", item.reason}, {"count", item.count}});
+    }
+    Json pins = Json::array();
+    for (const auto& item : summary->top_unexpected_pins) pins.push_back({{"pin", item.pin}, {"count", item.count}});
+    SendJson(response, {{"since", FormatUtc(query.since)},
+                        {"until", FormatUtc(query.until)},
+                        {"bucket_seconds", query.bucket.count()},
+                        {"total", summary->total},
+                        {"per_host", totals},
+                        {"buckets", buckets},
+                        {"top_unexpected_pins", pins}});
+  });
+
+  server.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
+    Status ping = store_->Ping();
+    std::string database(database_kind());
+    if (!ping.ok()) {
+      return SendJson(response, {{"status", "unavailable"}, {"database", database}, {"error", ping.error().message()}},
+                      503);
+    }
+    SendJson(response, {{"status", "ok"}, {"database", database}, {"schema_version", store_->schema_version()}});
+  });
+
+  server.Get(R"(/v1/manifests/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
+    std::string name = request.matches[1].str();
+    if (!manifests_) return SendError(response, 404, "not_found", "this collector serves no manifests");
+    if (!ManifestDirectory::IsValidName(name)) {
+      return SendError(response, 400, "invalid_argument", "a manifest name is 1-128 of A-Z a-z 0-9 . _ -");
+    }
+    auto manifest = manifests_->Find(name);
+    if (!manifest) return SendError(response, 500, manifest.error());
+    if (!manifest->has_value()) return SendError(response, 404, "not_found", "no manifest named '" + name + "'");
+    response.set_header("ETag", (*manifest)->etag);
+    // Clients revalidate after max-age; the ETag makes that a 304 with no body.
+    response.set_header("Cache-Control", "public, max-age=" + std::to_string(config_.manifest_max_age.count()) +
+                                             ", must-revalidate");
+    if (request.get_header_value("If-None-Match") == (*manifest)->etag) {
+      response.status = 304;
+      return;
+    }
+    response.set_content((*manifest)->body, "application/json");
+  });
+
+  server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
+    DashboardData data;
+    data.now = clock_->Now();
+    data.window_start = data.now - std::chrono::hours(47);
+    data.window_start -= data.window_start.time_since_epoch() % std::chrono::hours(1);
+    data.policy = policy_;
+    data.database = database_kind();
+    auto summary = store_->Summarize({.since = data.window_start, .until = data.now + std::chrono::seconds(1)});
+    auto latest = store_->List({.limit = 20});
+    if (!summary) return SendError(response, 503, summary.error());
+    if (!latest) return SendError(response, 503, latest.error());
+    data.summary = std::move(*summary);
+    data.latest = std::move(latest->reports);
+    response.set_header("Cache-Control", "no-store");
+    response.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
+    response.set_content(RenderDashboard(data), "text/html; charset=utf-8");
+  });
+
+  server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
+    if (!response.body.empty()) return;
+    switch (response.status) {
+      case 404: return SendError(response, 404, "not_found", "no such endpoint");
+      case 413: return SendError(response, 413, "input_too_large", "the body is larger than the collector accepts");
+      default: return SendError(response, response.status, "http_error", "request refused");
+    }
+  });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
+    SendError(response, 500, "internal", "the collector failed on this request");
+  });
+}
+
+Result<int> Collector::Bind() {
+  int port = config_.port == 0 ? server_->bind_to_any_port(config_.listen)
+                               : (server_->bind_to_port(config_.listen, config_.port) ? config_.port : -1);
+  if (port <= 0) {
+    return Error(ErrorCode::kNetwork, "cannot listen on " + config_.listen + ":" + std::to_string(config_.port) +
+                                          " (address in use or not local?)");
+  }
+  return port;
+}
+
+std::string_view Collector::database_kind() const {
+  return store_->dialect() == SqlDialect::kSqlite ? "sqlite" : "postgresql";
+}
+
+int Collector::schema_version() const { return store_->schema_version(); }
+
+void Collector::Listen() { server_->listen_after_bind(); }
+
+void Collector::Stop() {
+  if (server_) server_->stop();
+}
+
+}  // namespace pinion::collector

@@ -1,0 +1,92 @@
+// collector/collector.h — `pinion serve`: receives failure reports, answers
+// queries about them, serves signed manifests and a dashboard.
+//
+//   auto collector = Collector::Create({.database = "reports.db", .port = 0});
+//   int port = *(*collector)->Bind();
+//   std::thread serving([&] { (*collector)->Listen(); });
+//   …
+//   (*collector)->Stop();
+//
+// HTTP is cpp-httplib: a thread pool of blocking workers, which is the shape
+// group commit wants (a worker parks until its report's transaction commits)
+// and keeps the whole service a few hundred lines; see docs/COLLECTOR.md.
+#ifndef PINION_COLLECTOR_COLLECTOR_H_
+#define PINION_COLLECTOR_COLLECTOR_H_
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pinion/clock.h"
+#include "pinion/policy.h"
+#include "pinion/result.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace pinion::collector {
+
+class IngestQueue;
+class ReportStore;
+class ClientRateLimiter;
+class ManifestDirectory;
+
+struct CollectorConfig {
+  std::string listen = "127.0.0.1";
+  std::uint16_t port = 8470;            // 0: any free port (see Bind)
+  std::string database = "pinion-reports.db";  // SQLite path, "sqlite:PATH" or "postgresql://…"
+  std::string manifests;                // directory of NAME.json manifests; empty: none served
+  std::string policy;                   // policy file shown on the dashboard; empty: none
+  std::string tls_certificate;          // PEM chain; with tls_key, serve HTTPS
+  std::string tls_key;
+  std::size_t max_body = 64 * 1024;     // bytes per report body (at most kMaxReportBytes)
+  double client_rate = 50;              // reports per second per client address; 0: unlimited
+  double client_burst = 200;
+  std::size_t threads = 64;             // HTTP workers (one per open connection)
+  std::chrono::seconds read_timeout{5};  // slow clients are cut off after this
+  std::chrono::seconds manifest_max_age{300};
+  std::size_t max_waiting = 8192;       // reports waiting for a commit before 503
+};
+
+// LoadCollectorConfig reads a TOML file whose keys are CollectorConfig's
+// fields (unknown keys are errors; durations in seconds).
+Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path);
+
+class Collector {
+ public:
+  static Result<std::unique_ptr<Collector>> Create(CollectorConfig config,
+                                                   const Clock* clock = &SystemClock::Instance());
+  ~Collector();
+
+  // Bind opens the listening socket; returns the port (useful with port 0).
+  Result<int> Bind();
+  // Listen serves until Stop (blocking).
+  void Listen();
+  void Stop();
+
+  ReportStore& store() { return *store_; }
+  std::string_view database_kind() const;  // "sqlite" | "postgresql"
+  int schema_version() const;
+
+ private:
+  Collector(CollectorConfig config, const Clock* clock);
+  void Route();
+
+  CollectorConfig config_;
+  const Clock* clock_;
+  std::unique_ptr<ReportStore> store_;
+  std::unique_ptr<IngestQueue> ingest_;
+  std::unique_ptr<ClientRateLimiter> limiter_;
+  std::unique_ptr<ManifestDirectory> manifests_;
+  PolicySnapshot policy_;  // may be null
+  std::unique_ptr<httplib::Server> server_;
+};
+
+}  // namespace pinion::collector
+
+#endif  // PINION_COLLECTOR_COLLECTOR_H_

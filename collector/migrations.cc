@@ -1,0 +1,91 @@
+#include "migrations.h"
+
+#include <ctime>
+
+namespace pinion::collector {
+namespace {
+
+constexpr Migration kMigrations[] = {
+    {1, "reports",
+     "CREATE TABLE reports (\n"
+     "  id {{id}},\n"
+     "  received_at BIGINT NOT NULL,\n"
+     "  date_time BIGINT NOT NULL,\n"
+     "  hostname TEXT NOT NULL,\n"
+     "  port INTEGER NOT NULL,\n"
+     "  noted_hostname TEXT NOT NULL,\n"
+     "  format TEXT NOT NULL,\n"
+     "  mode TEXT NOT NULL,\n"
+     "  reason TEXT NOT NULL,\n"
+     "  policy_version BIGINT NOT NULL,\n"
+     "  app_id TEXT NOT NULL,\n"
+     "  app_version TEXT NOT NULL,\n"
+     "  app_platform TEXT NOT NULL,\n"
+     "  dropped_reports BIGINT NOT NULL,\n"
+     "  client TEXT NOT NULL,\n"
+     "  known_pins TEXT NOT NULL,\n"
+     "  chain_pins TEXT NOT NULL,\n"
+     "  body TEXT NOT NULL\n"
+     ");\n"
+     "CREATE INDEX reports_by_time ON reports (received_at);\n"
+     "CREATE INDEX reports_by_host ON reports (hostname, received_at);\n"},
+    {2, "unexpected pins",
+     "CREATE TABLE report_pins (\n"
+     "  report_id BIGINT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,\n"
+     "  position INTEGER NOT NULL,\n"
+     "  pin TEXT NOT NULL,\n"
+     "  PRIMARY KEY (report_id, position)\n"
+     ");\n"
+     "CREATE INDEX report_pins_by_pin ON report_pins (pin);\n"},
+};
+
+constexpr char kCreateLedger[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (\n"
+    "  version INTEGER PRIMARY KEY,\n"
+    "  description TEXT NOT NULL,\n"
+    "  applied_at BIGINT NOT NULL\n"
+    ")";
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+std::string MigrationSql(const Migration& migration, SqlDialect dialect) {
+  std::string sql = migration.sql;
+  std::string id = dialect == SqlDialect::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY";
+  for (std::size_t at = sql.find("{{id}}"); at != std::string::npos; at = sql.find("{{id}}")) sql.replace(at, 6, id);
+  return sql;
+}
+
+Result<int> Migrate(SqlSession& session) {
+  int version = 0;
+  for (const Migration& migration : Migrations()) {
+    PINION_TRY(session.Begin(/*exclusive=*/true));
+    auto applied = [&]() -> Result<bool> {
+      PINION_TRY(session.Script(kCreateLedger));
+      PINION_ASSIGN_OR_RETURN(auto rows, session.Query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+      int current = std::stoi(rows.at(0).at(0));
+      if (current > LatestSchemaVersion()) {
+        return Error(ErrorCode::kDatabase, "the database has schema version " + std::to_string(current) +
+                                               ", newer than this collector's " +
+                                               std::to_string(LatestSchemaVersion()) + ": upgrade pinion");
+      }
+      if (current >= migration.version) return false;
+      PINION_TRY(session.Script(MigrationSql(migration, session.dialect())));
+      PINION_TRY(session.Query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
+                               {std::int64_t{migration.version}, std::string(migration.description),
+                                static_cast<std::int64_t>(std::time(nullptr))}));
+      return true;
+    }();
+    if (!applied) {
+      session.Rollback();
+      return applied.error();
+    }
+    PINION_TRY(session.Commit());
+    version = migration.version;
+  }
+  return version;
+}
+
+}  // namespace pinion::collector

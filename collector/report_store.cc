@@ -1,0 +1,211 @@
+#include "report_store.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "migrations.h"
+
+namespace pinion::collector {
+namespace {
+
+std::int64_t Seconds(TimePoint time) { return time.time_since_epoch().count(); }
+TimePoint FromSeconds(const std::string& text) { return TimePoint(std::chrono::seconds(std::stoll(text))); }
+
+std::string JoinPins(const std::vector<Pin>& pins) {
+  std::string out;
+  for (const Pin& pin : pins) {
+    if (!out.empty()) out += ' ';
+    out += pin.ToString();
+  }
+  return out;
+}
+
+std::vector<std::string> SplitPins(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string pin; in >> pin;) out.push_back(pin);
+  return out;
+}
+
+constexpr char kInsertReport[] =
+    "INSERT INTO reports (received_at, date_time, hostname, port, noted_hostname, format, mode, reason, "
+    "policy_version, app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins, body) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id";
+constexpr char kInsertPin[] = "INSERT INTO report_pins (report_id, position, pin) VALUES ($1, $2, $3)";
+constexpr char kColumns[] =
+    "SELECT id, received_at, date_time, hostname, port, noted_hostname, format, mode, reason, policy_version, "
+    "app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins FROM reports";
+
+StoredReport RowToReport(const SqlRow& row) {
+  StoredReport out;
+  out.id = std::stoll(row[0]);
+  out.received_at = FromSeconds(row[1]);
+  out.date_time = FromSeconds(row[2]);
+  out.hostname = row[3];
+  out.port = static_cast<std::uint16_t>(std::stoul(row[4]));
+  out.noted_hostname = row[5];
+  out.format = row[6];
+  out.mode = row[7];
+  out.reason = row[8];
+  out.policy_version = std::stoull(row[9]);
+  out.app = {row[10], row[11], row[12]};
+  out.dropped_reports = std::stoull(row[13]);
+  out.client = row[14];
+  out.known_pins = SplitPins(row[15]);
+  out.chain_pins = SplitPins(row[16]);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::string& database) {
+  if (database.starts_with("postgresql://") || database.starts_with("postgres://")) {
+    return Open([database] { return OpenPostgres(database); });
+  }
+  std::string path = database.starts_with("sqlite:") ? database.substr(7) : database;
+  if (path.empty()) return Error(ErrorCode::kInvalidArgument, "--db needs a path or a postgresql:// URI");
+  return Open([path] { return OpenSqlite(path); });
+}
+
+Result<std::unique_ptr<ReportStore>> ReportStore::Open(SessionFactory factory) {
+  std::unique_ptr<ReportStore> store(new ReportStore(std::move(factory)));
+  PINION_ASSIGN_OR_RETURN(store->writer_.session, store->factory_());
+  store->dialect_ = store->writer_.session->dialect();
+  PINION_ASSIGN_OR_RETURN(store->schema_version_, Migrate(*store->writer_.session));
+  PINION_ASSIGN_OR_RETURN(store->reader_.session, store->factory_());
+  return store;
+}
+
+template <typename T, typename F>
+Result<T> ReportStore::WithSession(Connection& connection, F&& body) {
+  std::lock_guard<std::mutex> lock(connection.mutex);
+  if (!connection.session) {
+    PINION_ASSIGN_OR_RETURN(connection.session, factory_());
+  }
+  Result<T> result = body(*connection.session);
+  if (!result.ok() && result.error().code() == ErrorCode::kDatabase) {
+    // The connection may be gone (database restarted): reconnect next time.
+    // The statement itself never half-applies: it ran in a transaction.
+    if (!connection.session->Query("SELECT 1").ok()) connection.session.reset();
+  }
+  return result;
+}
+
+Result<std::vector<std::int64_t>> ReportStore::Insert(const std::vector<IncomingReport>& batch) {
+  return WithSession<std::vector<std::int64_t>>(writer_, [&](SqlSession& session) -> Result<std::vector<std::int64_t>> {
+    PINION_TRY(session.Begin());
+    auto ids = [&]() -> Result<std::vector<std::int64_t>> {
+      std::vector<std::int64_t> out;
+      out.reserve(batch.size());
+      for (const IncomingReport& item : batch) {
+        const FailureReport& report = item.report;
+        PINION_ASSIGN_OR_RETURN(
+            auto rows,
+            session.Query(kInsertReport,
+                          {Seconds(item.received_at), Seconds(report.date_time), report.hostname,
+                           std::int64_t{report.port}, report.noted_hostname,
+                           std::string(ReportFormatName(report.format)), report.mode, report.reason,
+                           static_cast<std::int64_t>(report.policy_version), report.app.id, report.app.version,
+                           report.app.platform, static_cast<std::int64_t>(report.dropped_reports), item.client,
+                           JoinPins(report.known_pins), JoinPins(report.validated_chain_pins),
+                           ReportToJson(report)}));
+        std::int64_t id = std::stoll(rows.at(0).at(0));
+        std::int64_t position = 0;
+        for (const Pin& pin : report.validated_chain_pins) {
+          bool expected = std::find(report.known_pins.begin(), report.known_pins.end(), pin) != report.known_pins.end();
+          if (!expected) PINION_TRY(session.Query(kInsertPin, {id, position, pin.ToString()}));
+          ++position;
+        }
+        out.push_back(id);
+      }
+      return out;
+    }();
+    if (!ids.ok()) {
+      session.Rollback();
+      return ids;
+    }
+    PINION_TRY(session.Commit());
+    return ids;
+  });
+}
+
+Result<ReportPage> ReportStore::List(const ReportQuery& query) {
+  std::string sql = kColumns;
+  std::vector<SqlValue> params;
+  auto where = [&](const std::string& condition, SqlValue value) {
+    params.push_back(std::move(value));
+    sql += (params.size() == 1 ? " WHERE " : " AND ") + condition + " $" + std::to_string(params.size());
+  };
+  if (query.host) where("hostname =", *query.host);
+  if (query.reason) where("reason =", *query.reason);
+  if (query.since) where("received_at >=", Seconds(*query.since));
+  if (query.until) where("received_at <", Seconds(*query.until));
+  if (query.before_id) where("id <", *query.before_id);
+  std::size_t limit = std::clamp<std::size_t>(query.limit, 1, 1000);
+  params.push_back(static_cast<std::int64_t>(limit + 1));  // one more tells whether a next page exists
+  sql += " ORDER BY id DESC LIMIT $" + std::to_string(params.size());
+  return WithSession<ReportPage>(reader_, [&](SqlSession& session) -> Result<ReportPage> {
+    PINION_ASSIGN_OR_RETURN(auto rows, session.Query(sql, params));
+    ReportPage page;
+    for (std::size_t i = 0; i < rows.size() && i < limit; ++i) page.reports.push_back(RowToReport(rows[i]));
+    if (rows.size() > limit) page.next_cursor = page.reports.back().id;
+    return page;
+  });
+}
+
+Result<std::optional<std::string>> ReportStore::Body(std::int64_t id) {
+  return WithSession<std::optional<std::string>>(reader_, [&](SqlSession& session) -> Result<std::optional<std::string>> {
+    PINION_ASSIGN_OR_RETURN(auto rows, session.Query("SELECT body FROM reports WHERE id = $1", {id}));
+    if (rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(rows[0][0]);
+  });
+}
+
+Result<ReportSummary> ReportStore::Summarize(const SummaryQuery& query) {
+  std::int64_t bucket = std::max<std::int64_t>(60, query.bucket.count());
+  std::vector<SqlValue> range = {Seconds(query.since), Seconds(query.until)};
+  return WithSession<ReportSummary>(reader_, [&](SqlSession& session) -> Result<ReportSummary> {
+    ReportSummary summary;
+    PINION_ASSIGN_OR_RETURN(
+        auto buckets,
+        session.Query("SELECT (received_at / $1) * $1, hostname, reason, COUNT(*) FROM reports "
+                      "WHERE received_at >= $2 AND received_at < $3 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                      {bucket, range[0], range[1]}));
+    for (const SqlRow& row : buckets) {
+      summary.buckets.push_back({FromSeconds(row[0]), row[1], row[2], std::stoll(row[3])});
+    }
+    PINION_ASSIGN_OR_RETURN(
+        auto totals, session.Query("SELECT hostname, reason, COUNT(*) FROM reports WHERE received_at >= $1 AND "
+                                   "received_at < $2 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+                                   range));
+    for (const SqlRow& row : totals) {
+      summary.totals.push_back({row[0], row[1], std::stoll(row[2])});
+      summary.total += std::stoll(row[2]);
+    }
+    PINION_ASSIGN_OR_RETURN(
+        auto pins, session.Query("SELECT p.pin, COUNT(*) FROM report_pins p JOIN reports r ON r.id = p.report_id "
+                                 "WHERE r.received_at >= $1 AND r.received_at < $2 GROUP BY p.pin "
+                                 "ORDER BY 2 DESC, 1 LIMIT $3",
+                                 {range[0], range[1], static_cast<std::int64_t>(query.top_pins)}));
+    for (const SqlRow& row : pins) summary.top_unexpected_pins.push_back({row[0], std::stoll(row[1])});
+    return summary;
+  });
+}
+
+Result<std::int64_t> ReportStore::Count() {
+  return WithSession<std::int64_t>(reader_, [&](SqlSession& session) -> Result<std::int64_t> {
+    PINION_ASSIGN_OR_RETURN(auto rows, session.Query("SELECT COUNT(*) FROM reports"));
+    return std::stoll(rows.at(0).at(0));
+  });
+}
+
+Status ReportStore::Ping() {
+  auto result = WithSession<bool>(reader_, [&](SqlSession& session) -> Result<bool> {
+    PINION_TRY(session.Query("SELECT 1"));
+    return true;
+  });
+  if (!result) return result.error();
+  return OkStatus();
+}
+
+}  // namespace pinion::collector

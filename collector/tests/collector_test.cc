@@ -1,0 +1,483 @@
+// The collector against both of its real stores — SQLite in a temporary
+// directory and PostgreSQL in a throwaway cluster on 127.0.0.1 — with the
+// same suite: migrations, storage and queries, and the HTTP service driven
+// over loopback by a real HTTP client.
+#include "collector.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "ingest_queue.h"
+#include "migrations.h"
+#include "pinion/evaluate.h"
+#include "pinion/policy_loader.h"
+#include "postgres_cluster.h"
+#include "report_store.h"
+#include "test_pki.h"
+
+namespace pinion::collector {
+namespace {
+
+using Json = nlohmann::json;
+using pinion::testing::TempDir;
+using pinion::testing::TestPki;
+
+const TimePoint kNow = *ParseTimestamp("2026-11-21T12:00:00Z");
+
+testing::PostgresCluster* postgres = nullptr;
+
+class PostgresEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    delete postgres;
+    postgres = nullptr;
+  }
+};
+const auto* const kPostgresEnvironment = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+class CollectorTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(TestPki::Create("api.example.test")); }
+  static void TearDownTestSuite() { delete pki_; }
+
+  // A fresh, empty database of the store under test.
+  std::string Database() {
+    if (GetParam() == "sqlite") return "sqlite:" + (dir_.path() / ("reports-" + std::to_string(++databases_) + ".db")).string();
+    if (postgres == nullptr) postgres = new testing::PostgresCluster();
+    return postgres->FreshDatabase();
+  }
+
+  // A rogue-chain failure report for `host`:`port` at `at`.
+  static FailureReport Report(const std::string& host, std::uint16_t port = 443, TimePoint at = kNow,
+                              const std::string& mode_line = "") {
+    auto policy = ParsePolicyToml("[policy]\nversion = 4\n[[domain]]\nhost = \"" + host + "\"\n" + mode_line +
+                                      "pins = [ { pin = \"" + pki_->leaf_key.SpkiPin().ToString() + "\" },\n"
+                                      "         { pin = \"" + pki_->backup_key.SpkiPin().ToString() + "\" } ]\n",
+                                  "t.toml");
+    auto chain = *VerifiedChain::FromChainValidatedByCaller(
+        {pki_->rogue_leaf.Der(), pki_->rogue_intermediate.Der(), pki_->rogue_root.Der()});
+    auto report = BuildReport(Evaluate(*policy, host, port, chain, at), {.id = "com.example.app", .version = "4.2"});
+    EXPECT_TRUE(report.has_value());
+    return *report;
+  }
+  static std::string Body(const std::string& host, std::uint16_t port = 443) {
+    return ReportToJson(Report(host, port));
+  }
+
+  static TestPki* pki_;
+  TempDir dir_;
+  int databases_ = 0;
+};
+TestPki* CollectorTest::pki_ = nullptr;
+
+// ---- storage ----------------------------------------------------------------
+
+TEST_P(CollectorTest, MigrationsAreVersionedAndApplyOnce) {
+  std::string database = Database();
+  {
+    auto store = ReportStore::Open(database);
+    ASSERT_TRUE(store.ok()) << store.error().ToString();
+    EXPECT_EQ((*store)->schema_version(), LatestSchemaVersion());
+    ASSERT_TRUE((*store)->Insert({{Report("a.example.test"), "127.0.0.1", kNow}}).ok());
+  }
+  auto reopened = ReportStore::Open(database);  // nothing to apply, nothing lost
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(*(*reopened)->Count(), 1);
+
+  auto session = GetParam() == "sqlite" ? OpenSqlite(database.substr(7)) : OpenPostgres(database);
+  ASSERT_TRUE(session.ok());
+  auto ledger = (*session)->Query("SELECT version, description FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_EQ(ledger->size(), Migrations().size());
+  EXPECT_EQ((*ledger)[0][1], "reports");
+  // A database migrated by a newer collector is refused, not written.
+  ASSERT_TRUE((*session)->Query("INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'future', 0)").ok());
+  auto newer = ReportStore::Open(database);
+  ASSERT_FALSE(newer.ok());
+  EXPECT_EQ(newer.error().code(), ErrorCode::kDatabase);
+  EXPECT_NE(newer.error().message().find("newer"), std::string::npos);
+}
+
+TEST_P(CollectorTest, FiltersAndPagesReports) {
+  auto store = *ReportStore::Open(Database());
+  std::vector<IncomingReport> batch;
+  for (int i = 0; i < 7; ++i) {
+    batch.push_back({Report("a.example.test", static_cast<std::uint16_t>(1000 + i)), "10.0.0.1",
+                     kNow + std::chrono::minutes(i)});
+  }
+  batch.push_back({Report("b.example.test", 443, kNow, "mode = \"report-only\"\n"), "10.0.0.2", kNow});
+  auto ids = store->Insert(batch);
+  ASSERT_TRUE(ids.ok()) << ids.error().ToString();
+  ASSERT_EQ(ids->size(), 8u);
+
+  auto by_host = *store->List({.host = "b.example.test"});
+  ASSERT_EQ(by_host.reports.size(), 1u);
+  EXPECT_EQ(by_host.reports[0].reason, "report-only-mismatch");
+  EXPECT_EQ(by_host.reports[0].client, "10.0.0.2");
+  EXPECT_EQ(by_host.reports[0].chain_pins.size(), 3u);
+  EXPECT_EQ(by_host.reports[0].chain_pins[0], pki_->rogue_leaf_key.SpkiPin().ToString());
+  EXPECT_EQ(store->List({.reason = "mismatch"})->reports.size(), 7u);
+  EXPECT_EQ(store->List({.since = kNow + std::chrono::minutes(2), .until = kNow + std::chrono::minutes(5)})->reports.size(), 3u);
+
+  // Paging: every report exactly once, newest first.
+  std::set<std::int64_t> seen;
+  std::optional<std::int64_t> cursor;
+  int pages = 0;
+  do {
+    auto page = *store->List({.before_id = cursor, .limit = 3});
+    for (const auto& report : page.reports) EXPECT_TRUE(seen.insert(report.id).second);
+    cursor = page.next_cursor;
+    ++pages;
+  } while (cursor && pages < 10);
+  EXPECT_EQ(seen.size(), 8u);
+  EXPECT_EQ(pages, 3);
+
+  auto body = store->Body((*ids)[0]);
+  ASSERT_TRUE(body.ok() && body->has_value());
+  EXPECT_EQ(ParseReport(**body)->port, 1000);
+  EXPECT_FALSE(store->Body(999999)->has_value());
+}
+
+TEST_P(CollectorTest, SummarizesPerHostReasonAndUnexpectedPins) {
+  auto store = *ReportStore::Open(Database());
+  std::vector<IncomingReport> batch;
+  for (int i = 0; i < 3; ++i) batch.push_back({Report("a.example.test", 443), "c", kNow + std::chrono::minutes(i)});
+  batch.push_back({Report("a.example.test", 443), "c", kNow + std::chrono::hours(1)});
+  batch.push_back({Report("b.example.test", 443), "c", kNow + std::chrono::hours(1)});
+  ASSERT_TRUE(store->Insert(batch).ok());
+  auto summary = store->Summarize({.since = kNow, .until = kNow + std::chrono::hours(2)});
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->total, 5);
+  ASSERT_EQ(summary->totals.size(), 2u);
+  EXPECT_EQ(summary->totals[0].hostname, "a.example.test");
+  EXPECT_EQ(summary->totals[0].count, 4);
+  ASSERT_EQ(summary->buckets.size(), 3u);  // a@12:00 (3), a@13:00 (1), b@13:00 (1)
+  EXPECT_EQ(summary->buckets[0].start, kNow);
+  EXPECT_EQ(summary->buckets[0].count, 3);
+  // Each report's three rogue chain pins are unexpected; none is a known pin.
+  ASSERT_EQ(summary->top_unexpected_pins.size(), 3u);
+  EXPECT_EQ(summary->top_unexpected_pins[0].count, 5);
+  std::set<std::string> pins;
+  for (const auto& pin : summary->top_unexpected_pins) pins.insert(pin.pin);
+  EXPECT_TRUE(pins.contains(pki_->rogue_root_key.SpkiPin().ToString()));
+}
+
+TEST_P(CollectorTest, GroupCommitStoresConcurrentSubmissions) {
+  auto store = *ReportStore::Open(Database());
+  IngestQueue queue(*store);
+  std::vector<std::thread> threads;
+  std::atomic<int> stored{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto id = queue.Submit({Report("h" + std::to_string(t) + ".example.test", static_cast<std::uint16_t>(i + 1)),
+                                "c", kNow});
+        if (id.ok()) ++stored;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(stored.load(), 200);
+  EXPECT_EQ(*store->Count(), 200);
+  EXPECT_LT(queue.batches(), 200u);  // several reports shared a commit
+}
+
+// ---- HTTP -------------------------------------------------------------------
+
+class RunningCollector {
+ public:
+  RunningCollector(CollectorConfig config, const Clock* clock) {
+    config.port = 0;
+    auto created = Collector::Create(std::move(config), clock);
+    if (!created) {
+      ADD_FAILURE() << created.error().ToString();
+      return;
+    }
+    collector_ = std::move(*created);
+    port_ = *collector_->Bind();
+    thread_ = std::thread([this] { collector_->Listen(); });
+  }
+  ~RunningCollector() {
+    if (!collector_) return;
+    collector_->Stop();
+    thread_.join();
+  }
+  httplib::Client Client() const {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_read_timeout(10, 0);
+    return client;
+  }
+  int port() const { return port_; }
+  Collector& collector() { return *collector_; }
+
+ private:
+  std::unique_ptr<Collector> collector_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+TEST_P(CollectorTest, AcceptsPinionHpkpAndTrustKitReports) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 0}, &clock);
+  auto client = running.Client();
+  Json pinion = Json::parse(Body("a.example.test"));
+  Json hpkp = pinion;
+  hpkp.erase("pinion");
+  hpkp["hostname"] = "b.example.test";
+  Json trustkit = hpkp;
+  trustkit["hostname"] = "c.example.test";
+  trustkit["app-bundle-id"] = "com.example.ios";
+  trustkit["app-version"] = "7.1";
+  trustkit["app-platform"] = "IOS";
+  trustkit["trustkit-version"] = "3.0.0";
+  trustkit["enforce-pin"] = true;
+  trustkit["validation-result"] = 1;
+  for (const Json& body : {pinion, hpkp, trustkit}) {
+    auto response = client.Post("/v1/reports", body.dump(), "application/json");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 202) << response->body;
+    EXPECT_TRUE(Json::parse(response->body)["id"].is_number_integer());
+  }
+  auto listed = client.Get("/v1/reports");
+  ASSERT_TRUE(listed);
+  Json reports = Json::parse(listed->body)["reports"];
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0]["format"], "trustkit");
+  EXPECT_EQ(reports[0]["app"]["id"], "com.example.ios");
+  EXPECT_EQ(reports[1]["format"], "hpkp");
+  EXPECT_EQ(reports[2]["format"], "pinion");
+  EXPECT_EQ(reports[2]["received_at"], "2026-11-21T12:00:00Z");
+  EXPECT_EQ(reports[2]["client"], nullptr);  // client addresses are not published
+
+  auto one = client.Get("/v1/reports/" + std::to_string(reports[2]["id"].get<std::int64_t>()));
+  ASSERT_TRUE(one);
+  EXPECT_EQ(Json::parse(one->body)["hostname"], "a.example.test");
+}
+
+TEST_P(CollectorTest, RefusesBadInputAndStoresNothingOfIt) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .max_body = 16 * 1024, .client_rate = 0}, &clock);
+  auto client = running.Client();
+  std::string good = Body("a.example.test");
+  struct Case {
+    std::string name;
+    std::string body;
+    std::string type;
+    int status;
+  };
+  std::string invalid_utf8 = good;
+  invalid_utf8.replace(invalid_utf8.find("com.example.app"), 3, "\xC3\x28x");
+  Json no_host = Json::parse(good);
+  no_host.erase("hostname");
+  Json bad_host = Json::parse(good);
+  bad_host["hostname"] = "exa mple..test";
+  std::vector<Case> cases = {
+      {"malformed JSON", "{\"hostname\": ", "application/json", 400},
+      {"not an object", "[1, 2]", "application/json", 400},
+      {"wrong content type", good, "text/plain", 415},
+      {"form post", good, "application/x-www-form-urlencoded", 415},
+      {"over the size cap", std::string(20 * 1024, ' ') + good, "application/json", 413},
+      {"invalid UTF-8", invalid_utf8, "application/json", 400},
+      {"no hostname", no_host.dump(), "application/json", 400},
+      {"bad hostname", bad_host.dump(), "application/json", 400},
+      {"empty", "", "application/json", 400},
+  };
+  for (const Case& item : cases) {
+    auto response = client.Post("/v1/reports", item.body, item.type);
+    ASSERT_TRUE(response) << item.name;
+    EXPECT_EQ(response->status, item.status) << item.name << ": " << response->body;
+    if (response->status != 413) {
+      Json error = Json::parse(response->body, nullptr, false);
+      EXPECT_TRUE(error.contains("error")) << item.name << ": " << response->body;
+    }
+  }
+  EXPECT_EQ(*running.collector().store().Count(), 0);
+  auto ok = client.Post("/v1/reports", good, "application/json; charset=utf-8");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 202);
+  EXPECT_EQ(*running.collector().store().Count(), 1);
+  // Bad query parameters are 400s too.
+  EXPECT_EQ(client.Get("/v1/reports?limit=0")->status, 400);
+  EXPECT_EQ(client.Get("/v1/reports?since=yesterday")->status, 400);
+  EXPECT_EQ(client.Get("/v1/summary?bucket=1")->status, 400);
+  EXPECT_EQ(client.Get("/v1/nothing")->status, 404);
+}
+
+TEST_P(CollectorTest, RateLimitsEachClient) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 1, .client_burst = 3}, &clock);
+  auto client = running.Client();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(client.Post("/v1/reports", Body("a.example.test"), "application/json")->status, 202);
+  auto limited = client.Post("/v1/reports", Body("a.example.test"), "application/json");
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(limited->get_header_value("Retry-After"), "1");
+  clock.Advance(std::chrono::seconds(1));
+  EXPECT_EQ(client.Post("/v1/reports", Body("a.example.test"), "application/json")->status, 202);
+  EXPECT_EQ(*running.collector().store().Count(), 4);
+}
+
+TEST_P(CollectorTest, ConcurrentFloodGets202Or429AndEvery202IsStored) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 1, .client_burst = 150, .threads = 16}, &clock);
+  std::atomic<int> accepted{0};
+  std::atomic<int> limited{0};
+  std::atomic<int> other{0};
+  std::string body = Body("a.example.test");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      auto client = running.Client();
+      for (int i = 0; i < 40; ++i) {
+        auto response = client.Post("/v1/reports", body, "application/json");
+        int status = response ? response->status : 0;
+        (status == 202 ? accepted : status == 429 ? limited : other)++;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(accepted.load(), 150);  // the burst, exactly: the clock did not move
+  EXPECT_EQ(limited.load(), 320 - 150);
+  EXPECT_EQ(*running.collector().store().Count(), accepted.load());
+  EXPECT_EQ(running.Client().Get("/healthz")->status, 200);
+}
+
+TEST_P(CollectorTest, CutsOffSlowClientsAndKeepsServingOthers) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 0, .threads = 4,
+                            .read_timeout = std::chrono::seconds(1)},
+                           &clock);
+  // A client that announces a body and then stalls.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(running.port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  std::string head = "POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"host";
+  ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  // Meanwhile others are served.
+  auto client = running.Client();
+  EXPECT_EQ(client.Post("/v1/reports", Body("a.example.test"), "application/json")->status, 202);
+  // The stalled connection is closed by the server after its read timeout
+  // (bounded here by our own 10 s receive timeout).
+  timeval limit{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  char buffer[512];
+  ssize_t received = 0;
+  std::string answer;
+  while ((received = recv(fd, buffer, sizeof(buffer), 0)) > 0) answer.append(buffer, static_cast<std::size_t>(received));
+  EXPECT_EQ(received, 0) << "connection still open";
+  EXPECT_EQ(answer.find("202"), std::string::npos) << answer;
+  close(fd);
+  EXPECT_EQ(*running.collector().store().Count(), 1);
+}
+
+TEST_P(CollectorTest, ServesManifestsWithEtagsAndCaching) {
+  FixedClock clock(kNow);
+  std::filesystem::create_directories(dir_.path() / "manifests");
+  dir_.Write("manifests/app.json", "{\"payloadType\":\"application/vnd.pinion.manifest+json\"}");
+  RunningCollector running({.database = Database(), .manifests = (dir_.path() / "manifests").string()}, &clock);
+  auto client = running.Client();
+  auto first = client.Get("/v1/manifests/app");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, "{\"payloadType\":\"application/vnd.pinion.manifest+json\"}");
+  std::string etag = first->get_header_value("ETag");
+  EXPECT_EQ(etag.size(), 34u);
+  EXPECT_NE(first->get_header_value("Cache-Control").find("max-age=300"), std::string::npos);
+  auto again = client.Get("/v1/manifests/app", {{"If-None-Match", etag}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 304);
+  EXPECT_TRUE(again->body.empty());
+  dir_.Write("manifests/app.json", "{\"payloadType\":\"changed\"}");
+  auto changed = client.Get("/v1/manifests/app", {{"If-None-Match", etag}});
+  EXPECT_EQ(changed->status, 200);
+  EXPECT_NE(changed->get_header_value("ETag"), etag);
+  EXPECT_EQ(client.Get("/v1/manifests/other")->status, 404);
+  EXPECT_EQ(client.Get("/v1/manifests/..hidden")->status, 400);
+  // No way out of the directory: an encoded "../" never reaches the file system.
+  dir_.Write("secret.json", "top secret");
+  auto escaped = client.Get("/v1/manifests/%2e%2e%2fsecret");
+  ASSERT_TRUE(escaped);
+  EXPECT_EQ(escaped->status, 404);
+  EXPECT_EQ(escaped->body.find("top secret"), std::string::npos);
+}
+
+TEST_P(CollectorTest, HealthSummaryAndDashboard) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 0}, &clock);
+  auto client = running.Client();
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(Json::parse(health->body)["database"], GetParam() == "sqlite" ? "sqlite" : "postgresql");
+  EXPECT_EQ(Json::parse(health->body)["schema_version"], LatestSchemaVersion());
+
+  for (std::uint16_t port : {1, 2, 3}) client.Post("/v1/reports", Body("a.example.test", port), "application/json");
+  client.Post("/v1/reports", Body("b.example.test"), "application/json");
+  auto summary = client.Get("/v1/summary");
+  ASSERT_TRUE(summary);
+  Json json = Json::parse(summary->body);
+  EXPECT_EQ(json["total"], 4);
+  EXPECT_EQ(json["per_host"][0]["hostname"], "a.example.test");
+  EXPECT_EQ(json["per_host"][0]["count"], 3);
+  EXPECT_EQ(json["top_unexpected_pins"][0]["count"], 4);
+
+  auto page = client.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(page->body.find("id=\"failures-chart\""), std::string::npos);
+  EXPECT_NE(page->body.find("data-host=\"a.example.test\" data-count=\"3\""), std::string::npos);
+  EXPECT_NE(page->body.find(pki_->rogue_leaf_key.SpkiPin().ToString()), std::string::npos);
+  EXPECT_EQ(page->body.find("<script"), std::string::npos);
+}
+
+TEST_P(CollectorTest, DashboardShowsThePolicyExpiryTimeline) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database()}, &clock);
+  dir_.Write("p.toml", "[policy]\nversion = 4\n[[domain]]\nhost = \"pay.example.test\"\nexpires = 2026-12-01T12:00:00Z\n"
+                       "pins = [ { pin = \"" + pki_->root_key.SpkiPin().ToString() + "\", label = \"root <2026>\" },\n"
+                       "         { pin = \"" + pki_->backup_key.SpkiPin().ToString() + "\" } ]\n");
+  RunningCollector with_policy({.database = Database(), .policy = (dir_.path() / "p.toml").string()}, &clock);
+  auto page = with_policy.Client().Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find("id=\"expiry-timeline\""), std::string::npos);
+  EXPECT_NE(page->body.find("data-host=\"pay.example.test\""), std::string::npos);
+  EXPECT_NE(page->body.find("10 days"), std::string::npos);
+  EXPECT_NE(page->body.find("root &lt;2026&gt;"), std::string::npos);  // labels are escaped
+  EXPECT_NE(running.Client().Get("/")->body.find("No policy loaded"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, CollectorTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& param_info) { return param_info.param; });
+
+TEST(CollectorConfigTest, ReadsTomlAndRefusesUnknownKeys) {
+  TempDir dir;
+  dir.Write("serve.toml", "listen = \"127.0.0.1\"\nport = 9000\ndatabase = \"x.db\"\nclient_rate = 5\nread_timeout = 3\n");
+  auto config = LoadCollectorConfig(dir.path() / "serve.toml");
+  ASSERT_TRUE(config.ok()) << config.error().ToString();
+  EXPECT_EQ(config->port, 9000);
+  EXPECT_EQ(config->client_rate, 5);
+  EXPECT_EQ(config->read_timeout, std::chrono::seconds(3));
+  dir.Write("bad.toml", "prot = 9000\n");
+  auto bad = LoadCollectorConfig(dir.path() / "bad.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field(), "prot");
+  dir.Write("range.toml", "port = 70000\n");
+  EXPECT_FALSE(LoadCollectorConfig(dir.path() / "range.toml").ok());
+}
+
+}  // namespace
+}  // namespace pinion::collector
