@@ -192,6 +192,7 @@ void Collector::Route() {
   server.set_payload_max_length(config_.max_body);
   server.set_read_timeout(config_.read_timeout);
   server.set_write_timeout(config_.read_timeout);
+  server.set_tcp_nodelay(true);  // a response is written in pieces: no 40 ms Nagle/delayed-ACK stalls
   server.set_keep_alive_max_count(10000);
   server.set_keep_alive_timeout(std::min<std::int64_t>(5, config_.read_timeout.count()));
 
@@ -206,7 +207,7 @@ void Collector::Route() {
     }
     auto report = ParseReport(request.body);
     if (!report) return SendError(response, 400, report.error());
-    auto id = ingest_->Submit({std::move(*report), request.remote_addr, clock_->Now()});
+    auto id = ingest_->Submit({std::move(*report), request.remote_addr, clock_->Now(), request.body});
     if (!id) {
       response.set_header("Retry-After", "1");
       return SendError(response, 503, id.error());

@@ -17,7 +17,8 @@ IngestQueue::~IngestQueue() {
 }
 
 Result<std::int64_t> IngestQueue::Submit(IncomingReport report) {
-  Ticket ticket{std::move(report)};
+  Ticket ticket;
+  ticket.report = std::move(report);
   std::unique_lock<std::mutex> lock(mutex_);
   if (stop_) return Error(ErrorCode::kDatabase, "the collector is shutting down");
   if (waiting_.size() >= options_.max_waiting) {
@@ -25,7 +26,7 @@ Result<std::int64_t> IngestQueue::Submit(IncomingReport report) {
   }
   waiting_.push_back(&ticket);
   work_.notify_one();
-  done_.wait(lock, [&] { return ticket.done; });
+  ticket.finished.wait(lock, [&] { return ticket.done; });
   if (ticket.error) return *ticket.error;
   return ticket.id;
 }
@@ -54,10 +55,10 @@ void IngestQueue::WriterLoop() {
         batch[i]->error = ids.error();
       }
       batch[i]->done = true;
+      batch[i]->finished.notify_one();
     }
     ++batches_;
     if (ids) committed_ += batch.size();
-    done_.notify_all();
   }
 }
 

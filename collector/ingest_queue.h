@@ -41,6 +41,7 @@ class IngestQueue {
  private:
   struct Ticket {
     IncomingReport report;
+    std::condition_variable finished;  // one per ticket: a commit wakes only its own submitters
     bool done = false;
     std::optional<Error> error;
     std::int64_t id = 0;
@@ -51,7 +52,6 @@ class IngestQueue {
   IngestQueueOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable work_;
-  std::condition_variable done_;
   std::deque<Ticket*> waiting_;
   bool stop_ = false;
   std::uint64_t batches_ = 0;

@@ -108,7 +108,7 @@ Result<std::vector<std::int64_t>> ReportStore::Insert(const std::vector<Incoming
                            static_cast<std::int64_t>(report.policy_version), report.app.id, report.app.version,
                            report.app.platform, static_cast<std::int64_t>(report.dropped_reports), item.client,
                            JoinPins(report.known_pins), JoinPins(report.validated_chain_pins),
-                           ReportToJson(report)}));
+                           item.body.empty() ? ReportToJson(report) : item.body}));
         std::int64_t id = std::stoll(rows.at(0).at(0));
         std::int64_t position = 0;
         for (const Pin& pin : report.validated_chain_pins) {

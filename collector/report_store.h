@@ -32,6 +32,7 @@ struct IncomingReport {
   FailureReport report;
   std::string client;  // remote address
   TimePoint received_at;
+  std::string body;    // as received (kept for forensics); empty: written from `report`
 };
 
 // StoredReport is one row, without the body (see Body).
@@ -108,7 +109,7 @@ class ReportStore {
   // Insert stores a batch atomically; ids in input order.
   Result<std::vector<std::int64_t>> Insert(const std::vector<IncomingReport>& batch);
   Result<ReportPage> List(const ReportQuery& query);
-  // Body is the stored pinion JSON body of report `id` (nullopt: no such report).
+  // Body is the stored body of report `id`, as the client sent it (nullopt: no such report).
   Result<std::optional<std::string>> Body(std::int64_t id);
   Result<ReportSummary> Summarize(const SummaryQuery& query);
   Result<std::int64_t> Count();

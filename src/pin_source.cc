@@ -373,6 +373,23 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificates(
   return certificates;
 }
 
+Result<std::vector<std::uint8_t>> DecodeCertificatePem(std::string_view pem) {
+  std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size());
+  PINION_TRY(CheckSize(bytes, "certificate"));
+  std::vector<std::vector<std::uint8_t>> blocks;
+  Status status = ForEachPemBlock(bytes, "certificate", [&](const PemBlock& block, std::string origin) -> Status {
+    if (std::string_view(block.name) != "CERTIFICATE") {
+      return Error(ErrorCode::kCertificateParse, "expected a CERTIFICATE block").WithField(origin);
+    }
+    PINION_TRY(SpkiOfCertificate(block.bytes()));
+    blocks.emplace_back(block.bytes().begin(), block.bytes().end());
+    return OkStatus();
+  });
+  if (!status) return std::move(status).error();
+  if (blocks.size() != 1) return Error(ErrorCode::kCertificateParse, "not exactly one PEM certificate");
+  return std::move(blocks.front());
+}
+
 Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(
     const std::filesystem::path& path) {
   PINION_ASSIGN_OR_RETURN(std::vector<std::uint8_t> bytes,

@@ -33,16 +33,6 @@ using pinion::testing::TestPki;
 
 const TimePoint kNow = *ParseTimestamp("2026-11-21T12:00:00Z");
 
-testing::PostgresCluster* postgres = nullptr;
-
-class PostgresEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    delete postgres;
-    postgres = nullptr;
-  }
-};
-const auto* const kPostgresEnvironment = ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
 
 class CollectorTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -52,8 +42,7 @@ class CollectorTest : public ::testing::TestWithParam<std::string> {
   // A fresh, empty database of the store under test.
   std::string Database() {
     if (GetParam() == "sqlite") return "sqlite:" + (dir_.path() / ("reports-" + std::to_string(++databases_) + ".db")).string();
-    if (postgres == nullptr) postgres = new testing::PostgresCluster();
-    return postgres->FreshDatabase();
+    return testing::SharedPostgresCluster().FreshDatabase();
   }
 
   // A rogue-chain failure report for `host`:`port` at `at`.

@@ -8,9 +8,31 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <gtest/gtest.h>
+
 #include "test_pki.h"
 
 namespace pinion::collector::testing {
+
+namespace {
+
+PostgresCluster* shared_cluster = nullptr;
+
+class SharedClusterEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    delete shared_cluster;
+    shared_cluster = nullptr;
+  }
+};
+const auto* const kSharedClusterEnvironment = ::testing::AddGlobalTestEnvironment(new SharedClusterEnvironment);
+
+}  // namespace
+
+PostgresCluster& SharedPostgresCluster() {
+  if (shared_cluster == nullptr) shared_cluster = new PostgresCluster();
+  return *shared_cluster;
+}
 
 int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -23,6 +23,10 @@ class PostgresCluster {
   std::string uri_;
 };
 
+// SharedPostgresCluster is one cluster for the whole test binary, started on
+// first use and stopped when the tests end.
+PostgresCluster& SharedPostgresCluster();
+
 // FreeLoopbackPort returns a port nothing listens on right now.
 int FreeLoopbackPort();
 

@@ -70,6 +70,13 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificates(
 Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(
     const std::filesystem::path& path);
 
+// DecodeCertificatePem returns the DER of the one PEM certificate in `pem`,
+// checked only by pinion's strict DER walk (SpkiOfCertificate), without
+// building an X509 object: ~100× cheaper than ReadCertificates, for input
+// that is shown and counted but never trusted (failure reports).
+// kCertificateParse when `pem` is not exactly one well-framed certificate.
+Result<std::vector<std::uint8_t>> DecodeCertificatePem(std::string_view pem);
+
 // CertificatesToPem writes DER certificates as a PEM bundle ("CERTIFICATE" blocks).
 std::string CertificatesToPem(const std::vector<std::vector<std::uint8_t>>& certificates_der);
 
