@@ -2,15 +2,11 @@
 // post reports: after each restart on the same database, every report that
 // was answered 202 is there. Run against SQLite and PostgreSQL.
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <atomic>
-#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -19,52 +15,15 @@
 #include "pinion/evaluate.h"
 #include "pinion/policy_loader.h"
 #include "postgres_cluster.h"
+#include "serve_process.h"
 #include "report_store.h"
 #include "test_pki.h"
-
-extern char** environ;
 
 namespace pinion::collector {
 namespace {
 
 using pinion::testing::TempDir;
 using pinion::testing::TestPki;
-
-// ServeProcess runs `pinion serve` and learns its port from --port-file.
-class ServeProcess {
- public:
-  ServeProcess(const std::string& database, const std::filesystem::path& port_file) {
-    std::filesystem::remove(port_file);
-    std::vector<std::string> args = {PINION_BINARY, "serve", "--db", database, "--port", "0", "--port-file",
-                                     port_file.string(), "--client-rate", "0", "--threads", "16"};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    if (posix_spawn(&pid_, PINION_BINARY, &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 500 && port_ == 0; ++i) {  // bounded: 10 s
-      std::ifstream in(port_file);
-      if (!(in >> port_)) port_ = 0;
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  ~ServeProcess() { Kill(SIGTERM); }
-  void Kill(int signal) {
-    if (pid_ <= 0) return;
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 class CrashTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -135,7 +94,7 @@ TEST_P(CrashTest, KillNineUnderLoadLosesNoAcceptedReport) {
   constexpr int kKills = 5;
   int kills = 0;
   for (int round = 0; round <= kKills; ++round) {
-    auto server = std::make_unique<ServeProcess>(database, dir_.path() / "port");
+    auto server = std::make_unique<testing::ServeProcess>(database, dir_.path() / "port");
     ASSERT_GT(server->port(), 0) << "pinion serve did not start";
     port = server->port();
     int wait = delay_ms(random);
