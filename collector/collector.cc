@@ -326,7 +326,7 @@ void Collector::Route() {
     data.summary = std::move(*summary);
     data.latest = std::move(latest->reports);
     response.set_header("Cache-Control", "no-store");
-    response.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'");
+    response.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
     response.set_content(RenderDashboard(data), "text/html; charset=utf-8");
   });
 

@@ -166,7 +166,7 @@ std::string ExpiryTimeline(const DashboardData& data) {
 
 std::string RenderDashboard(const DashboardData& data) {
   std::string html = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pinion collector</title>";
-  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">";
   html += kStyle;
   html += "</head><body><h1>pinion collector</h1>";
   html += fmt::format("<p class=\"meta\">{} failure reports since {} · now {} · {} store</p>", data.summary.total,

@@ -18,31 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A realistic report body: a rogue root → intermediate → leaf chain made here
-# with openssl, served (2 certificates) and validated (3), with its pins.
-make_body() {
-  local d=$work/pki
-  mkdir -p "$d"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/root.key" -out "$d/root.pem" \
-    -subj "/CN=Rogue Root" -days 3650 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/int.key" -out "$d/int.csr" \
-    -subj "/CN=Rogue Intermediate" 2>/dev/null
-  printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n' >"$d/ca.ext"
-  openssl x509 -req -in "$d/int.csr" -CA "$d/root.pem" -CAkey "$d/root.key" -CAcreateserial -days 3650 \
-    -extfile "$d/ca.ext" -out "$d/int.pem" 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/leaf.key" -out "$d/leaf.csr" \
-    -subj "/CN=api.example.com" 2>/dev/null
-  printf 'subjectAltName=DNS:api.example.com\n' >"$d/leaf.ext"
-  openssl x509 -req -in "$d/leaf.csr" -CA "$d/int.pem" -CAkey "$d/int.key" -CAcreateserial -days 365 \
-    -extfile "$d/leaf.ext" -out "$d/leaf.pem" 2>/dev/null
-  pem() { awk 'BEGIN{ORS=""} {print $0 "\\n"}' "$d/$1.pem"; }
-  pin() { openssl x509 -in "$d/$1.pem" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64; }
-  local known="sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
-  cat >"$work/report.json" <<JSON
-{"date-time":"2026-11-21T12:00:00Z","hostname":"api.example.com","port":443,"effective-expiration-date":"2027-06-01T00:00:00Z","include-subdomains":false,"noted-hostname":"api.example.com","served-certificate-chain":["$(pem leaf)","$(pem int)"],"validated-certificate-chain":["$(pem leaf)","$(pem int)","$(pem root)"],"known-pins":["pin-sha256=\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\""],"pinion":{"policy-version":7,"mode":"enforce","reason":"mismatch","kill-switch-until":null,"app":{"id":"com.example.app","version":"4.2","platform":"linux"},"dropped-reports":0,"known-pins":["$known"],"validated-chain-pins":["sha256/$(pin leaf)","sha256/$(pin int)","sha256/$(pin root)"]}}
-JSON
-}
-make_body
+"$here/../../scripts/make-report-body.sh" "$work/report.json" api.example.com
 export REPORT_BODY="$work/report.json"
 
 run() {  # run NAME DB
