@@ -12,7 +12,11 @@ packages=(
   libidn2-dev libpsl-dev publicsuffix
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
   libcurl4-openssl-dev                     # libcurl adapter, manifest updater
-  libcpp-httplib-dev                       # HTTPS test servers (and the collector)
+  libcpp-httplib-dev                       # the collector's HTTP(S) server, test servers
+  libsqlite3-dev libpqxx-dev               # collector stores
+  postgresql                               # throwaway PostgreSQL clusters in the collector tests
+  chromium                                 # dashboard tests (headless, driven by playwright-core)
+  wrk                                      # collector ingestion benchmark
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   valgrind
@@ -26,3 +30,10 @@ if [ "$(id -u)" != 0 ]; then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update
 "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${packages[@]}"
+
+# playwright-core for the dashboard test, from the npm registry (Debian's
+# chromium is the browser; nothing is downloaded by playwright itself).
+if ! command -v npm >/dev/null; then
+  "${sudo_cmd[@]}" apt-get install -y --no-install-recommends npm
+fi
+npm ci --prefix "$(dirname "$0")/../tests/browser" --no-audit --no-fund

@@ -4,7 +4,7 @@
 #   1. GCC build, warnings as errors: unit, handshake, CLI, demo and fuzz-corpus replay tests.
 #   2. clang + AddressSanitizer + UndefinedBehaviorSanitizer: the same tests again, then
 #      every libFuzzer target for FUZZ_SECONDS (default 30) each.
-#   3. clang + ThreadSanitizer: the concurrency tests (policy swaps under load, handshakes).
+#   3. clang + ThreadSanitizer: the concurrency tests (policy swaps under load, handshakes, reporter).
 # Environment: JOBS (default: nproc), FUZZ_SECONDS, SKIP_SANITIZERS=1 for a quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,4 +43,4 @@ CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DPINION_SANITIZE=thread -DPINION_TESTDATA_DIR="$testdata"
 cmake --build build-tsan -j "$jobs" --target pinion_core_test pinion_openssl_test
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" ctest --test-dir build-tsan -j "$jobs" --output-on-failure --timeout 600 \
-  -R 'Concurrent|EnforcerTest'
+  -R 'Concurrent|EnforcerTest|ReporterTest'
