@@ -82,7 +82,7 @@ LoopbackTlsServer* CliTest::rogue_ = nullptr;
 
 TEST_F(CliTest, HelpOnEveryCommand) {
   for (std::string command : {"", "pin ", "fetch ", "check ", "lint ", "export ", "import ", "rotate ", "rotate plan ", "rotate check ", "inventory ",
-                              "manifest ", "manifest keygen ", "manifest sign ", "manifest verify ", "manifest show "}) {
+                              "manifest ", "manifest keygen ", "manifest sign ", "manifest verify ", "manifest show ", "serve "}) {
     CliRun run = Pinion(command + "--help");
     EXPECT_EQ(run.exit_code, 0) << command;
     EXPECT_NE(run.out.find("Usage"), std::string::npos) << command;
@@ -100,7 +100,7 @@ TEST_F(CliTest, EveryOptionIsDocumented) {
   std::regex option(R"((--[a-z][a-z0-9-]+))");
   int checked = 0;
   for (std::string command : {"pin", "fetch", "check", "lint", "export", "import", "inventory", "rotate plan", "rotate check",
-                              "manifest keygen", "manifest sign", "manifest verify", "manifest show"}) {
+                              "manifest keygen", "manifest sign", "manifest verify", "manifest show", "serve"}) {
     EXPECT_NE(text.find("pinion " + command), std::string::npos) << command;
     CliRun help = Pinion(command + " --help");
     for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it) {
