@@ -128,4 +128,29 @@ run "$pinion" manifest keygen --out mallory
 "$pinion" manifest sign --key mallory.key policy-v2.toml -o forged.manifest.json
 expect_exit 1 "$pinion" manifest verify --trust signer.pub --trust backup-signer.pub forged.manifest.json
 
+bold "8. The collector: serve the manifest to clients, receive failure reports"
+mkdir manifests && cp pins.manifest.json manifests/app.json
+"$pinion" serve --db reports.db --manifests manifests --policy policy.toml --port 0 --port-file collector.port \
+  > collector.log 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s collector.port ] && break; sleep 0.1; done
+collector="http://127.0.0.1:$(cat collector.port)"
+echo "pinion serve listening on $collector"
+etag=$(curl -sf -D - -o /dev/null "$collector/v1/manifests/app" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+echo "GET /v1/manifests/app -> ETag $etag; asked again with If-None-Match:"
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$collector/v1/manifests/app")
+echo "HTTP $status"; [ "$status" = 304 ] || { echo "demo: expected 304" >&2; exit 1; }
+"$here/scripts/make-report-body.sh" report.json "$host"
+echo "A client reports a pin failure for $host:"
+run curl -sf -H 'Content-Type: application/json' --data-binary @report.json "$collector/v1/reports"
+echo
+echo "A malformed report is refused and not stored:"
+status=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data '{"hostname":' "$collector/v1/reports")
+echo "HTTP $status"; [ "$status" = 400 ] || { echo "demo: expected 400" >&2; exit 1; }
+echo "Failures per host (GET /v1/summary):"
+run curl -sf "$collector/v1/summary"
+echo
+curl -sf "$collector/v1/summary" | grep -q '"total":1' || { echo "demo: expected one stored report" >&2; exit 1; }
+echo "(the dashboard is at $collector/ while the collector runs)"
+
 bold "Done: the impostor passed CA validation but not the pins; only the owner's signed manifests change them."
