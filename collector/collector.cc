@@ -95,8 +95,9 @@ Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
     return Error(ErrorCode::kPolicySyntax, std::string(e.description())).WithSource(path.string());
   }
   CollectorConfig config;
-  for (const auto& [key, node] : table) {
-    std::string name(key.str());
+  for (const auto& entry : table) {
+    const std::string name(entry.first.str());
+    const toml::node& node = entry.second;  // not a structured binding: lambdas below capture it
     auto fail = [&](const std::string& what) {
       return Error(ErrorCode::kPolicySchema, what).WithSource(path.string()).WithField(name);
     };
