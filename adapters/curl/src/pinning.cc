@@ -4,6 +4,10 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "pinion/host_pattern.h"
+#include "pinion/pin_formats.h"
 
 namespace pinion::curl {
 namespace {
@@ -107,6 +111,31 @@ CURLcode CurlPinning::OnSslContext(CURL* easy, void* ssl_ctx, void* arg) {
     return CURLE_SSL_CERTPROBLEM;  // fail the transfer rather than run it unpinned
   }
   return CURLE_OK;
+}
+
+Result<std::string> PinnedPublicKeyFor(const Policy& policy, std::string_view host) {
+  PINION_ASSIGN_OR_RETURN(std::string normalized, NormalizeHostName(host));
+  const DomainRule* rule = policy.FindRule(normalized);
+  if (rule == nullptr) {
+    return Error(ErrorCode::kInvalidArgument, "no rule of the policy covers '" + normalized + "'");
+  }
+  std::vector<Pin> pins;
+  for (const PinEntry& entry : rule->pins) pins.push_back(entry.pin);
+  auto text = FormatCurlPinList(pins);
+  if (!text) {
+    return Error(ErrorCode::kInvalidArgument,
+                 text.error().message() + " (rule " + rule->host.ToString() + "); use CurlPinning instead");
+  }
+  return text;
+}
+
+Status ApplyPinnedPublicKey(CURL* easy, const Policy& policy, std::string_view host) {
+  PINION_ASSIGN_OR_RETURN(std::string pins, PinnedPublicKeyFor(policy, host));
+  CURLcode code = curl_easy_setopt(easy, CURLOPT_PINNEDPUBLICKEY, pins.c_str());  // curl copies the string
+  if (code != CURLE_OK) {
+    return Error(ErrorCode::kTlsSetup, std::string("libcurl refused CURLOPT_PINNEDPUBLICKEY: ") + curl_easy_strerror(code));
+  }
+  return OkStatus();
 }
 
 }  // namespace pinion::curl

@@ -61,6 +61,17 @@ class CurlPinning {
 // IsOpenSslBackend: libcurl's active TLS backend is OpenSSL (what CurlPinning needs).
 bool IsOpenSslBackend();
 
+// PinnedPublicKeyFor is the CURLOPT_PINNEDPUBLICKEY string ("sha256//…;sha256//…")
+// of the rule covering `host`: curl's own, leaf-only pinning, for builds
+// where CurlPinning cannot be used (any TLS backend). curl compares only the
+// leaf's key, so a rule whose pins are CA keys would never match: use
+// CurlPinning for those. Errors: kInvalidArgument when no rule covers `host`
+// or the rule has certificate pins (curl cannot express them).
+Result<std::string> PinnedPublicKeyFor(const Policy& policy, std::string_view host);
+// ApplyPinnedPublicKey sets CURLOPT_PINNEDPUBLICKEY on `easy` from `policy`
+// (kTlsSetup when the linked curl's backend does not support it).
+Status ApplyPinnedPublicKey(CURL* easy, const Policy& policy, std::string_view host);
+
 }  // namespace pinion::curl
 
 #endif  // PINION_CURL_PINNING_H_

@@ -1,0 +1,174 @@
+// CurlPinning on real transfers: libcurl (OpenSSL backend) against HTTPS
+// servers on 127.0.0.1 serving the real chain or a rogue-CA chain the client
+// also trusts — on easy handles, on every handle of a multi, and curl's own
+// leaf-only CURLOPT_PINNEDPUBLICKEY from a pinion policy.
+#include "pinion/curl/pinning.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <map>
+
+#include "pinion/policy_loader.h"
+#include "test_pki.h"
+
+namespace pinion::curl {
+namespace {
+
+using pinion::testing::TempDir;
+using pinion::testing::TestPki;
+
+class HelloServer {
+ public:
+  HelloServer(const std::filesystem::path& chain, const std::filesystem::path& key)
+      : server_([chain, key](SSL_CTX& ctx) {
+          return SSL_CTX_use_certificate_chain_file(&ctx, chain.c_str()) == 1 &&
+                 SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1;
+        }) {
+    server_.Get("/", [](const httplib::Request&, httplib::Response& response) { response.set_content("hello", "text/plain"); });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~HelloServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string Url() const { return "https://localhost:" + std::to_string(port_) + "/"; }
+
+ private:
+  httplib::SSLServer server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::size_t Collect(char* data, std::size_t size, std::size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+class CurlPinningTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(TestPki::Create("localhost")); }
+  static void TearDownTestSuite() { delete pki_; }
+  void SetUp() override {
+    dir_.Write("chain.pem", pki_->LeafChainPem());
+    dir_.Write("leaf.key", pki_->leaf_key.PrivatePem());
+    dir_.Write("rogue-chain.pem", pki_->RogueChainPem());
+    dir_.Write("rogue.key", pki_->rogue_leaf_key.PrivatePem());
+    dir_.Write("roots.pem", pki_->root.Pem() + pki_->rogue_root.Pem());  // the rogue CA is trusted too
+  }
+  PolicySnapshot Policy(const std::string& pins) {
+    auto policy = ParsePolicyToml("[policy]\nversion = 1\n[[domain]]\nhost = \"localhost\"\npins = [" + pins + "]\n", "p.toml");
+    EXPECT_TRUE(policy.ok()) << policy.error().ToString();
+    return *policy;
+  }
+  std::string LeafPins() {
+    return "{ pin = \"" + pki_->leaf_key.SpkiPin().ToString() + "\" }, { pin = \"" + pki_->backup_key.SpkiPin().ToString() + "\" }";
+  }
+  CURL* Easy(const std::string& url, std::string* body) {
+    CURL* easy = curl_easy_init();
+    curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(easy, CURLOPT_CAINFO, (dir_.path() / "roots.pem").c_str());
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Collect);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
+    return easy;
+  }
+
+  static TestPki* pki_;
+  TempDir dir_;
+};
+TestPki* CurlPinningTest::pki_ = nullptr;
+
+TEST_F(CurlPinningTest, AnEasyHandleAcceptsTheRealChainAndRefusesARogueOne) {
+  ASSERT_TRUE(IsOpenSslBackend());
+  HelloServer real(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  HelloServer rogue(dir_.path() / "rogue-chain.pem", dir_.path() / "rogue.key");
+  PolicyStore store(Policy(LeafPins()));
+  auto pinning = CurlPinning::Create(store);
+  ASSERT_TRUE(pinning.ok());
+
+  std::string body;
+  CURL* easy = Easy(real.Url(), &body);
+  ASSERT_TRUE((*pinning)->Attach(easy).ok());
+  EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
+  EXPECT_EQ(body, "hello");
+  ASSERT_NE((*pinning)->LastVerdict(easy), nullptr);
+  EXPECT_EQ((*pinning)->LastVerdict(easy)->reason, VerdictReason::kMatched);
+  // The same handle, reused for the impostor.
+  body.clear();
+  curl_easy_setopt(easy, CURLOPT_URL, rogue.Url().c_str());
+  EXPECT_EQ(curl_easy_perform(easy), CURLE_PEER_FAILED_VERIFICATION);
+  EXPECT_TRUE(body.empty());
+  ASSERT_NE((*pinning)->LastVerdict(easy), nullptr);
+  EXPECT_EQ((*pinning)->LastVerdict(easy)->reason, VerdictReason::kMismatch);
+  (*pinning)->Detach(easy);
+  curl_easy_cleanup(easy);
+}
+
+TEST_F(CurlPinningTest, EveryHandleOfAMultiIsPinned) {
+  HelloServer real(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  HelloServer rogue(dir_.path() / "rogue-chain.pem", dir_.path() / "rogue.key");
+  PolicyStore store(Policy(LeafPins()));
+  auto pinning = *CurlPinning::Create(store);
+  CURLM* multi = curl_multi_init();
+  std::vector<std::string> bodies(4);
+  std::vector<CURL*> handles;
+  for (int i = 0; i < 4; ++i) {
+    CURL* easy = Easy(i % 2 == 0 ? real.Url() : rogue.Url(), &bodies[static_cast<std::size_t>(i)]);
+    ASSERT_TRUE(pinning->Attach(easy).ok());  // attach, then add: every connection of the multi is pinned
+    curl_multi_add_handle(multi, easy);
+    handles.push_back(easy);
+  }
+  int running = 1;
+  for (int rounds = 0; running > 0 && rounds < 1000; ++rounds) {  // bounded: ~10 s at most
+    curl_multi_perform(multi, &running);
+    if (running > 0) curl_multi_poll(multi, nullptr, 0, 10, nullptr);
+  }
+  std::map<CURL*, CURLcode> results;
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
+    if (message->msg == CURLMSG_DONE) results[message->easy_handle] = message->data.result;
+  }
+  for (std::size_t i = 0; i < handles.size(); ++i) {
+    bool genuine = i % 2 == 0;
+    EXPECT_EQ(results[handles[i]], genuine ? CURLE_OK : CURLE_PEER_FAILED_VERIFICATION) << i;
+    EXPECT_EQ(bodies[i], genuine ? "hello" : "") << i;
+    auto verdict = pinning->LastVerdict(handles[i]);
+    ASSERT_NE(verdict, nullptr) << i;
+    EXPECT_EQ(verdict->reason, genuine ? VerdictReason::kMatched : VerdictReason::kMismatch) << i;
+    curl_multi_remove_handle(multi, handles[i]);
+    pinning->Detach(handles[i]);
+    curl_easy_cleanup(handles[i]);
+  }
+  curl_multi_cleanup(multi);
+}
+
+TEST_F(CurlPinningTest, PinnedPublicKeyStringForCurlsLeafOnlyPinning) {
+  HelloServer real(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  HelloServer rogue(dir_.path() / "rogue-chain.pem", dir_.path() / "rogue.key");
+  PolicySnapshot policy = Policy(LeafPins());
+  auto pins = PinnedPublicKeyFor(*policy, "LOCALHOST.");
+  ASSERT_TRUE(pins.ok()) << pins.error().ToString();
+  EXPECT_EQ(*pins, "sha256//" + pki_->leaf_key.SpkiPin().Base64() + ";sha256//" + pki_->backup_key.SpkiPin().Base64());
+
+  std::string body;
+  CURL* easy = Easy(real.Url(), &body);
+  ASSERT_TRUE(ApplyPinnedPublicKey(easy, *policy, "localhost").ok());
+  EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
+  curl_easy_setopt(easy, CURLOPT_URL, rogue.Url().c_str());
+  EXPECT_EQ(curl_easy_perform(easy), CURLE_SSL_PINNEDPUBKEYNOTMATCH);
+  curl_easy_cleanup(easy);
+
+  // What curl cannot express is refused, never silently dropped.
+  EXPECT_EQ(PinnedPublicKeyFor(*policy, "other.example").error().code(), ErrorCode::kInvalidArgument);
+  PolicySnapshot with_certificate_pin =
+      Policy(LeafPins() + ", { pin = \"" + pki_->leaf.CertificatePin().ToString() + "\" }");
+  auto refused = PinnedPublicKeyFor(*with_certificate_pin, "localhost");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("CurlPinning"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pinion::curl
