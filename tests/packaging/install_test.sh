@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Packaging test: installs pinion into a temporary prefix, then builds the
+# OpenSSL client example out of tree with find_package(pinion CONFIG) and a
+# small program with pkg-config, and runs both: the example against a real
+# `openssl s_server` on 127.0.0.1, accepted with the real chain and refused
+# with a rogue one the client also trusts.
+#   tests/packaging/install_test.sh BUILD_DIR
+set -euo pipefail
+build=$(realpath "$1")
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+server=
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+prefix=$work/prefix
+
+cmake --install "$build" --prefix "$prefix" >/dev/null
+# The core's public headers never name an OpenSSL type; only the adapters' do.
+if grep -l "#include <openssl/" "$prefix/include/pinion"/*.h; then
+  echo "a core header includes OpenSSL" >&2; exit 1
+fi
+
+cmake -S "$source_dir/examples/openssl_client" -B "$work/example" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/example" >/dev/null
+client=$work/example/openssl_client
+
+cat >"$work/consumer.cc" <<'CC'
+#include <iostream>
+#include "pinion/pin.h"
+int main(int argc, char** argv) {
+  auto pin = pinion::Pin::Parse(argc > 1 ? argv[1] : "");
+  std::cout << (pin ? pin->ToString() : pin.error().ToString()) << "\n";
+  return pin ? 0 : 1;
+}
+CC
+pc_dir=$(dirname "$(find "$prefix" -name pinion.pc)")
+c++ "$work/consumer.cc" -o "$work/consumer" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs pinion)
+"$work/consumer" "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" | grep -q '^sha256/'
+
+# A PKI for localhost and a rogue CA, a policy pinning the real leaf key and a backup.
+cd "$work"
+mk_ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.pem" \
+  -subj "/CN=$1" -days 30 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null; }
+mk_leaf() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\n' >"$1.ext"
+  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 30 -extfile "$1.ext" -out "$1.pem" 2>/dev/null; }
+mk_ca root; mk_ca rogue; mk_leaf leaf root; mk_leaf impostor rogue
+cat root.pem rogue.pem > trust.pem
+pin() { openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64; }
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key 2>/dev/null
+backup=$(openssl pkey -in backup.key -pubout -outform der | openssl dgst -sha256 -binary | base64)
+printf '[policy]\nversion = 1\n[[domain]]\nhost = "localhost"\npins = [ { pin = "sha256/%s" }, { pin = "sha256/%s" } ]\n' \
+  "$(pin leaf.pem)" "$backup" > policy.toml
+
+serve() {  # serve CERT KEY → sets $port
+  port=$(( (RANDOM % 20000) + 20000 ))
+  openssl s_server -accept "127.0.0.1:$port" -cert "$1" -key "$2" -quiet >/dev/null 2>&1 </dev/null &
+  server=$!
+  for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+}
+serve leaf.pem leaf.key
+"$client" localhost "$port" policy.toml trust.pem 127.0.0.1 | grep -q '^ALLOW'
+kill "$server"; wait "$server" 2>/dev/null || true
+serve impostor.pem impostor.key
+set +e; "$client" localhost "$port" policy.toml trust.pem 127.0.0.1 >/dev/null; code=$?; set -e
+[ "$code" = 1 ] || { echo "the rogue chain was not refused by the pins (exit $code)" >&2; exit 1; }
+echo "packaging ok: installed, built with find_package and pkg-config, real chain accepted, rogue refused"
