@@ -1,5 +1,5 @@
 # Installation: headers, the libraries (pinion::pinion, pinion::openssl,
-# pinion::curl), a CMake config package and a pkg-config file.
+# pinion::curl, header-only pinion::asio), a CMake config package and a pkg-config file.
 #   cmake --install build --prefix /usr/local
 #   find_package(pinion 0.1 CONFIG REQUIRED)  →  target_link_libraries(app PRIVATE pinion::openssl)
 include(GNUInstallDirs)
@@ -8,8 +8,9 @@ include(CMakePackageConfigHelpers)
 set_target_properties(pinion PROPERTIES EXPORT_NAME pinion)
 set_target_properties(pinion_openssl PROPERTIES EXPORT_NAME openssl)
 set_target_properties(pinion_curl PROPERTIES EXPORT_NAME curl)
+set_target_properties(pinion_asio PROPERTIES EXPORT_NAME asio)
 
-install(TARGETS pinion pinion_openssl pinion_curl EXPORT pinionTargets
+install(TARGETS pinion pinion_openssl pinion_curl pinion_asio EXPORT pinionTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -18,6 +19,7 @@ install(TARGETS pinion pinion_openssl pinion_curl EXPORT pinionTargets
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/pinion
                   ${PROJECT_SOURCE_DIR}/adapters/openssl/include/pinion
                   ${PROJECT_SOURCE_DIR}/adapters/curl/include/pinion
+                  ${PROJECT_SOURCE_DIR}/adapters/asio/include/pinion
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT pinionTargets NAMESPACE pinion:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/pinion)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/pinionConfig.cmake.in

@@ -14,6 +14,7 @@ packages=(
   libcurl4-openssl-dev                     # libcurl adapter, manifest updater
   libcpp-httplib-dev                       # the collector's HTTP(S) server, test servers
   libsqlite3-dev libpqxx-dev               # collector stores
+  libboost-dev libasio-dev                 # Asio adapter tests (Boost.Asio and standalone Asio)
   postgresql                               # throwaway PostgreSQL clusters in the collector tests
   chromium                                 # dashboard tests (headless, driven by playwright-core)
   wrk                                      # collector ingestion benchmark
