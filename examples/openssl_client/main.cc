@@ -6,6 +6,14 @@
 // HOST), validates the chain against the system store or CA_BUNDLE, then
 // checks the validated chain against the policy. Exit codes: 0 accepted,
 // 1 pin failure (the verdict is explained), 2 usage, 3 TLS/network error.
+//
+// Built with PINION_STATIC_POLICY_HEADER (the `static_client` target), the
+// same program is a server-to-server client whose policy is compiled in
+// (`pinion export --to cpp`), usually with the private CA as the rule's
+// `anchors`: no file is read at run time and the system store is not trusted
+// for that host:
+//
+//   static_client HOST PORT - [CA_BUNDLE.pem|-] [CONNECT_ADDRESS]
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +28,9 @@
 #include "pinion/openssl/enforcer.h"
 #include "pinion/policy_loader.h"
 #include "pinion/policy_store.h"
+#ifdef PINION_STATIC_POLICY_HEADER
+#include PINION_STATIC_POLICY_HEADER  // defines pinion_generated::LoadPolicy()
+#endif
 
 namespace {
 
@@ -49,7 +60,11 @@ int main(int argc, char** argv) {
   }
   std::string host = argv[1];
   std::string port = argv[2];
+#ifdef PINION_STATIC_POLICY_HEADER
+  auto policy = pinion_generated::LoadPolicy();  // argv[3] is "-": the policy is compiled in
+#else
   auto policy = pinion::LoadPolicyFile(argv[3]);
+#endif
   if (!policy) {
     std::cerr << policy.error().ToString() << "\n";
     return 2;
@@ -62,8 +77,9 @@ int main(int argc, char** argv) {
   }
 
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
-  bool trust_loaded = argc >= 5 ? SSL_CTX_load_verify_locations(ctx.get(), argv[4], nullptr) == 1
-                                : SSL_CTX_set_default_verify_paths(ctx.get()) == 1;
+  bool bundle_given = argc >= 5 && std::string(argv[4]) != "-";  // "-": the system store
+  bool trust_loaded = bundle_given ? SSL_CTX_load_verify_locations(ctx.get(), argv[4], nullptr) == 1
+                                   : SSL_CTX_set_default_verify_paths(ctx.get()) == 1;
   if (!trust_loaded || !(*enforcer)->InstallOn(ctx.get()).ok()) {
     std::cerr << "cannot set up the TLS context\n";
     return 3;

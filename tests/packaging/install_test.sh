@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Packaging test: installs pinion into a temporary prefix, then builds the
-# OpenSSL client example out of tree with find_package(pinion CONFIG) and a
-# small program with pkg-config, and runs both: the example against a real
-# `openssl s_server` on 127.0.0.1, accepted with the real chain and refused
-# with a rogue one the client also trusts.
+# Packaging test: installs pinion into a temporary prefix, then builds every
+# example out of tree with find_package(pinion CONFIG) — static_client with a
+# policy compiled in by `pinion export --to cpp` — and a small program with
+# pkg-config, and runs the OpenSSL and static clients against a real
+# `openssl s_server` on 127.0.0.1: accepted with the real chain, refused with
+# a rogue one.
 #   tests/packaging/install_test.sh BUILD_DIR
 set -euo pipefail
 build=$(realpath "$1")
@@ -23,9 +24,6 @@ if grep -l "#include <openssl/" "$prefix/include/pinion"/*.h; then
   echo "a core header includes OpenSSL" >&2; exit 1
 fi
 
-cmake -S "$source_dir/examples/openssl_client" -B "$work/example" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-cmake --build "$work/example" >/dev/null
-client=$work/example/openssl_client
 
 cat >"$work/consumer.cc" <<'CC'
 #include <iostream>
@@ -54,6 +52,17 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key 2
 backup=$(openssl pkey -in backup.key -pubout -outform der | openssl dgst -sha256 -binary | base64)
 printf '[policy]\nversion = 1\n[[domain]]\nhost = "localhost"\npins = [ { pin = "sha256/%s" }, { pin = "sha256/%s" } ]\n' \
   "$(pin leaf.pem)" "$backup" > policy.toml
+# Server to server: the private CA compiled in as the host's only trust anchor, with the pins.
+printf '[policy]\nversion = 1\n[[domain]]\nhost = "localhost"\nanchors = "root.pem"\npins = [ { pin = "sha256/%s" }, { pin = "sha256/%s" } ]\n' \
+  "$(pin leaf.pem)" "$backup" > static-policy.toml
+"$build/cli/pinion" export --to cpp static-policy.toml > pins.generated.h
+
+# Every example, out of tree, against the installed package (find_package).
+cmake -S "$source_dir/examples" -B "$work/examples" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
+  -DPINION_STATIC_POLICY_HEADER="$work/pins.generated.h" >/dev/null
+cmake --build "$work/examples" >/dev/null
+client=$work/examples/openssl_client
+static_client=$work/examples/static_client
 
 serve() {  # serve CERT KEY → sets $port
   port=$(( (RANDOM % 20000) + 20000 ))
@@ -63,8 +72,14 @@ serve() {  # serve CERT KEY → sets $port
 }
 serve leaf.pem leaf.key
 "$client" localhost "$port" policy.toml trust.pem 127.0.0.1 | grep -q '^ALLOW'
+"$static_client" localhost "$port" - - 127.0.0.1 | grep -q '^ALLOW'
 kill "$server"; wait "$server" 2>/dev/null || true
 serve impostor.pem impostor.key
 set +e; "$client" localhost "$port" policy.toml trust.pem 127.0.0.1 >/dev/null; code=$?; set -e
 [ "$code" = 1 ] || { echo "the rogue chain was not refused by the pins (exit $code)" >&2; exit 1; }
-echo "packaging ok: installed, built with find_package and pkg-config, real chain accepted, rogue refused"
+# The compiled-in anchor does not even let the rogue chain validate (exit 3, before any pin).
+set +e; "$static_client" localhost "$port" - - 127.0.0.1 >/dev/null 2>&1; code=$?; set -e
+[ "$code" = 3 ] || { echo "static_client accepted or misjudged the rogue chain (exit $code)" >&2; exit 1; }
+kill "$server"; wait "$server" 2>/dev/null || true
+server=
+echo "packaging ok: installed; examples built with find_package, a program with pkg-config; real chain accepted, rogue refused"
