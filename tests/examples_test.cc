@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include "https_test_server.h"
 #include "test_pki.h"
 
 namespace pinion {
@@ -13,30 +14,19 @@ using testing::RunCommand;
 using testing::TempDir;
 using testing::TestPki;
 
+// Server answers GET / over HTTPS with a fixed text.
 class Server {
  public:
-  Server(const std::filesystem::path& chain, const std::filesystem::path& key)
-      : server_([chain, key](SSL_CTX& ctx) {
-          return SSL_CTX_use_certificate_chain_file(&ctx, chain.c_str()) == 1 &&
-                 SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1;
-        }) {
-    server_.Get("/", [](const httplib::Request&, httplib::Response& response) {
+  Server(const std::filesystem::path& chain, const std::filesystem::path& key) : server_(chain, key) {
+    server_.http().Get("/", [](const httplib::Request&, httplib::Response& response) {
       response.set_content("hello from the real server\n", "text/plain");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    server_.Start();
   }
-  ~Server() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string port() const { return std::to_string(port_); }
+  std::string port() const { return std::to_string(server_.port()); }
 
  private:
-  httplib::SSLServer server_;
-  int port_ = 0;
-  std::thread thread_;
+  testing::HttpsTestServer server_;
 };
 
 class ExamplesTest : public ::testing::Test {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "pinion/policy_loader.h"
+#include "https_test_server.h"
 #include "test_pki.h"
 
 namespace pinion::curl {
@@ -27,12 +28,8 @@ constexpr std::chrono::hours kDay{24};
 // answers If-None-Match with 304, as `pinion serve` does.
 class ManifestServer {
  public:
-  ManifestServer(const std::filesystem::path& chain, const std::filesystem::path& key)
-      : server_([chain, key](SSL_CTX& ctx) {
-          return SSL_CTX_use_certificate_chain_file(&ctx, chain.c_str()) == 1 &&
-                 SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1;
-        }) {
-    server_.Get("/v1/manifests/app", [this](const httplib::Request& request, httplib::Response& response) {
+  ManifestServer(const std::filesystem::path& chain, const std::filesystem::path& key) : server_(chain, key) {
+    server_.http().Get("/v1/manifests/app", [this](const httplib::Request& request, httplib::Response& response) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++requests_;
       last_if_none_match_ = request.get_header_value("If-None-Match");
@@ -44,20 +41,14 @@ class ManifestServer {
       }
       response.set_content(body_, "application/json");
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~ManifestServer() {
-    server_.stop();
-    thread_.join();
+    server_.Start();
   }
   void Serve(std::string body) {
     std::lock_guard<std::mutex> lock(mutex_);
     body_ = std::move(body);
     ++generation_;
   }
-  std::string Url() const { return "https://localhost:" + std::to_string(port_) + "/v1/manifests/app"; }
+  std::string Url() const { return server_.Url("localhost", "/v1/manifests/app"); }
   int requests() {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
@@ -68,9 +59,7 @@ class ManifestServer {
   }
 
  private:
-  httplib::SSLServer server_;
-  int port_ = 0;
-  std::thread thread_;
+  testing::HttpsTestServer server_;
   std::mutex mutex_;
   std::string body_;
   int generation_ = 0;

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "pinion/policy_loader.h"
+#include "https_test_server.h"
 #include "test_pki.h"
 
 namespace pinion::curl {
@@ -18,28 +19,17 @@ namespace {
 using pinion::testing::TempDir;
 using pinion::testing::TestPki;
 
+// HelloServer answers GET / with "hello".
 class HelloServer {
  public:
-  HelloServer(const std::filesystem::path& chain, const std::filesystem::path& key)
-      : server_([chain, key](SSL_CTX& ctx) {
-          return SSL_CTX_use_certificate_chain_file(&ctx, chain.c_str()) == 1 &&
-                 SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1;
-        }) {
-    server_.Get("/", [](const httplib::Request&, httplib::Response& response) { response.set_content("hello", "text/plain"); });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  HelloServer(const std::filesystem::path& chain, const std::filesystem::path& key) : server_(chain, key) {
+    server_.http().Get("/", [](const httplib::Request&, httplib::Response& response) { response.set_content("hello", "text/plain"); });
+    server_.Start();
   }
-  ~HelloServer() {
-    server_.stop();
-    thread_.join();
-  }
-  std::string Url() const { return "https://localhost:" + std::to_string(port_) + "/"; }
+  std::string Url() const { return server_.Url("localhost"); }
 
  private:
-  httplib::SSLServer server_;
-  int port_ = 0;
-  std::thread thread_;
+  pinion::testing::HttpsTestServer server_;
 };
 
 std::size_t Collect(char* data, std::size_t size, std::size_t count, void* out) {

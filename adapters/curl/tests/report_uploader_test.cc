@@ -8,6 +8,7 @@
 
 #include "pinion/evaluate.h"
 #include "pinion/policy_loader.h"
+#include "https_test_server.h"
 #include "test_pki.h"
 
 namespace pinion::curl {
@@ -22,24 +23,14 @@ const TimePoint kNow = *ParseTimestamp("2026-11-21T12:00:00Z");
 // keeps the bodies it accepted.
 class ReportSink {
  public:
-  ReportSink(const std::filesystem::path& chain, const std::filesystem::path& key)
-      : server_([chain, key](SSL_CTX& ctx) {
-          return SSL_CTX_use_certificate_chain_file(&ctx, chain.c_str()) == 1 &&
-                 SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) == 1;
-        }) {
-    server_.Post("/v1/reports", [this](const httplib::Request& request, httplib::Response& response) {
+  ReportSink(const std::filesystem::path& chain, const std::filesystem::path& key) : server_(chain, key) {
+    server_.http().Post("/v1/reports", [this](const httplib::Request& request, httplib::Response& response) {
       std::lock_guard<std::mutex> lock(mutex_);
       ++requests_;
       response.status = status_;
       if (status_ == 202 && request.get_header_value("Content-Type") == "application/json") bodies_.push_back(request.body);
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    for (int i = 0; i < 2000 && !server_.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~ReportSink() {
-    server_.stop();
-    thread_.join();
+    server_.Start();
   }
   void Answer(int status) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -53,12 +44,10 @@ class ReportSink {
     std::lock_guard<std::mutex> lock(mutex_);
     return requests_;
   }
-  std::string Uri() const { return "https://localhost:" + std::to_string(port_) + "/v1/reports"; }
+  std::string Uri() const { return server_.Url("localhost", "/v1/reports"); }
 
  private:
-  httplib::SSLServer server_;
-  int port_ = 0;
-  std::thread thread_;
+  pinion::testing::HttpsTestServer server_;
   std::mutex mutex_;
   int status_ = 202;
   int requests_ = 0;
