@@ -33,11 +33,7 @@ class ExamplesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     pki_ = std::make_unique<TestPki>(TestPki::Create("api.example.test"));
-    dir_.Write("chain.pem", pki_->LeafChainPem());
-    dir_.Write("leaf.key", pki_->leaf_key.PrivatePem());
-    dir_.Write("rogue-chain.pem", pki_->RogueChainPem());
-    dir_.Write("rogue.key", pki_->rogue_leaf_key.PrivatePem());
-    dir_.Write("trust.pem", pki_->root.Pem() + pki_->rogue_root.Pem());
+    testing::WriteServerFiles(*pki_, dir_);
     dir_.Write("policy.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"api.example.test\"\npins = [ { pin = \"" +
                                   pki_->leaf_key.SpkiPin().ToString() + "\" }, { pin = \"" +
                                   pki_->backup_key.SpkiPin().ToString() + "\" } ]\n");
@@ -51,7 +47,7 @@ class ExamplesTest : public ::testing::Test {
 TEST_F(ExamplesTest, OpenSslClient) {
   Server real(File("chain.pem"), File("leaf.key"));
   Server rogue(File("rogue-chain.pem"), File("rogue.key"));
-  std::string common = " " + File("policy.toml") + " " + File("trust.pem") + " 127.0.0.1";
+  std::string common = " " + File("policy.toml") + " " + File("roots.pem") + " 127.0.0.1";
   auto accepted = RunCommand(std::string(PINION_OPENSSL_CLIENT) + " api.example.test " + real.port() + common);
   EXPECT_EQ(accepted.exit_code, 0) << accepted.output;
   EXPECT_NE(accepted.output.find("ALLOW api.example.test"), std::string::npos) << accepted.output;
@@ -63,7 +59,7 @@ TEST_F(ExamplesTest, OpenSslClient) {
 TEST_F(ExamplesTest, CurlClient) {
   Server real(File("chain.pem"), File("leaf.key"));
   Server rogue(File("rogue-chain.pem"), File("rogue.key"));
-  std::string common = " " + File("policy.toml") + " " + File("trust.pem") + " 127.0.0.1";
+  std::string common = " " + File("policy.toml") + " " + File("roots.pem") + " 127.0.0.1";
   auto fetched = RunCommand(std::string(PINION_CURL_CLIENT) + " https://api.example.test:" + real.port() + "/" + common);
   EXPECT_EQ(fetched.exit_code, 0) << fetched.output;
   EXPECT_EQ(fetched.output, "hello from the real server\n");
@@ -75,7 +71,7 @@ TEST_F(ExamplesTest, CurlClient) {
 TEST_F(ExamplesTest, AsioClient) {
   Server real(File("chain.pem"), File("leaf.key"));
   Server rogue(File("rogue-chain.pem"), File("rogue.key"));
-  std::string common = " " + File("policy.toml") + " " + File("trust.pem") + " 127.0.0.1";
+  std::string common = " " + File("policy.toml") + " " + File("roots.pem") + " 127.0.0.1";
   auto accepted = RunCommand(std::string(PINION_ASIO_CLIENT) + " api.example.test " + real.port() + common);
   EXPECT_EQ(accepted.exit_code, 0) << accepted.output;
   EXPECT_NE(accepted.output.find("ALLOW"), std::string::npos) << accepted.output;

@@ -182,6 +182,14 @@ CommandResult RunCommand(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+void WriteServerFiles(const TestPki& pki, const TempDir& dir) {
+  dir.Write("chain.pem", pki.LeafChainPem());
+  dir.Write("leaf.key", pki.leaf_key.PrivatePem());
+  dir.Write("rogue-chain.pem", pki.RogueChainPem());
+  dir.Write("rogue.key", pki.rogue_leaf_key.PrivatePem());
+  dir.Write("roots.pem", pki.root.Pem() + pki.rogue_root.Pem());
+}
+
 std::string PemOf(const std::vector<const Cert*>& certs) {
   std::string out;
   for (const Cert* cert : certs) out += cert->Pem();

@@ -85,6 +85,12 @@ class TempDir {
 
 std::string PemOf(const std::vector<const Cert*>& certs);
 
+// WriteServerFiles puts what loopback server tests need into `dir`:
+// chain.pem + leaf.key (the real server), rogue-chain.pem + rogue.key (the
+// impostor), and roots.pem with BOTH roots — a client that trusts the rogue
+// CA too, so that only the pins tell the two servers apart.
+void WriteServerFiles(const TestPki& pki, const TempDir& dir);
+
 // RunCommand runs a shell command and returns its exit code and its output
 // (stdout and stderr together).
 struct CommandResult {

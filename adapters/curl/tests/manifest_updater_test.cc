@@ -81,12 +81,7 @@ class ManifestUpdaterTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    dir_.Write("chain.pem", pki_->LeafChainPem());
-    dir_.Write("leaf.key", pki_->leaf_key.PrivatePem());
-    dir_.Write("rogue-chain.pem", pki_->RogueChainPem());
-    dir_.Write("rogue.key", pki_->rogue_leaf_key.PrivatePem());
-    // The client trusts both roots (a rogue CA in the device store): only pins tell them apart.
-    dir_.Write("roots.pem", pki_->root.Pem() + pki_->rogue_root.Pem());
+    testing::WriteServerFiles(*pki_, dir_);
   }
 
   static PolicySnapshot PolicyV(std::uint64_t version) {

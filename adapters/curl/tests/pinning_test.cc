@@ -42,11 +42,7 @@ class CurlPinningTest : public ::testing::Test {
   static void SetUpTestSuite() { pki_ = new TestPki(TestPki::Create("localhost")); }
   static void TearDownTestSuite() { delete pki_; }
   void SetUp() override {
-    dir_.Write("chain.pem", pki_->LeafChainPem());
-    dir_.Write("leaf.key", pki_->leaf_key.PrivatePem());
-    dir_.Write("rogue-chain.pem", pki_->RogueChainPem());
-    dir_.Write("rogue.key", pki_->rogue_leaf_key.PrivatePem());
-    dir_.Write("roots.pem", pki_->root.Pem() + pki_->rogue_root.Pem());  // the rogue CA is trusted too
+    pinion::testing::WriteServerFiles(*pki_, dir_);
   }
   PolicySnapshot Policy(const std::string& pins) {
     auto policy = ParsePolicyToml("[policy]\nversion = 1\n[[domain]]\nhost = \"localhost\"\npins = [" + pins + "]\n", "p.toml");

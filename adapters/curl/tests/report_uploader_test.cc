@@ -60,11 +60,7 @@ class ReportUploaderTest : public ::testing::Test {
   static void TearDownTestSuite() { delete pki_; }
 
   void SetUp() override {
-    dir_.Write("chain.pem", pki_->LeafChainPem());
-    dir_.Write("leaf.key", pki_->leaf_key.PrivatePem());
-    dir_.Write("rogue-chain.pem", pki_->RogueChainPem());
-    dir_.Write("rogue.key", pki_->rogue_leaf_key.PrivatePem());
-    dir_.Write("roots.pem", pki_->root.Pem() + pki_->rogue_root.Pem());
+    pinion::testing::WriteServerFiles(*pki_, dir_);
   }
 
   // api.example.test fails (pinned to the backup key only) and reports to the
