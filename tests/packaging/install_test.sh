@@ -19,9 +19,10 @@ trap cleanup EXIT
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
-# The core's public headers never name an OpenSSL type; only the adapters' do.
-if grep -l "#include <openssl/" "$prefix/include/pinion"/*.h; then
-  echo "a core header includes OpenSSL" >&2; exit 1
+# The core's and the libcurl adapter's public headers never include OpenSSL's;
+# only pinion/openssl/enforcer.h and the Asio adapter (asio::ssl is OpenSSL) do.
+if grep -l -e "#include <openssl/" -e "pinion/openssl/enforcer.h" "$prefix/include/pinion"/*.h "$prefix/include/pinion/curl"/*.h; then
+  echo "a core or libcurl-adapter header exposes OpenSSL" >&2; exit 1
 fi
 
 

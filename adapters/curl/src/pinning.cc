@@ -1,5 +1,7 @@
 #include "pinion/curl/pinning.h"
 
+#include "pinion/openssl/enforcer.h"
+
 #include <openssl/ssl.h>
 
 #include <string>

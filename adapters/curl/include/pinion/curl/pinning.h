@@ -24,11 +24,17 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 
-#include "pinion/openssl/enforcer.h"
+#include "pinion/openssl/enforcer_options.h"
 #include "pinion/policy_store.h"
 #include "pinion/result.h"
 #include "pinion/verdict.h"
+
+namespace pinion::openssl {
+class Enforcer;
+}  // namespace pinion::openssl
 
 namespace pinion::curl {
 

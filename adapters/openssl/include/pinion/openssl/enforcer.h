@@ -41,23 +41,13 @@
 
 #include "pinion/clock.h"
 #include "pinion/evaluate.h"
+#include "pinion/openssl/enforcer_options.h"
 #include "pinion/policy_store.h"
 #include "pinion/result.h"
 #include "pinion/verdict.h"
 
 namespace pinion::openssl {
 
-struct EnforcerOptions {
-  // Time source for policy expiry. Certificate validity uses OpenSSL's own time.
-  const Clock* clock = &SystemClock::Instance();
-  // Debugging-proxy override (see evaluate.h). Off when null. Only code can
-  // turn it on; every use is logged through `log`.
-  const DebugProxyOverride* debug_override = nullptr;
-  // Called with every verdict, on the handshake thread: hand it off, don't block.
-  std::function<void(const Verdict&)> on_verdict;
-  // Loud warnings (debug override used, misuse detected). Default: stderr.
-  std::function<void(std::string_view)> log;
-};
 
 // ContextDefaults serve stacks that create the SSL themselves (libcurl): every
 // connection of the SSL_CTX that PrepareConnection did not name is pinned for
