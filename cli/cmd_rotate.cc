@@ -158,7 +158,9 @@ CommandRunner AttachRotate(CLI::App& app) {
   CLI::App* plan = app.add_subcommand("plan", "Pin the next key as a backup in the next policy version, with a checklist");
   plan->add_option("--policy", options->policy_file, "Current policy")->required();
   plan->add_option("--host", options->host, "The host whose key rotates")->required();
-  plan->add_option("--next-key", options->next_keys, "The next key (or its certificate or CSR); repeatable")->required();
+  plan->add_option("--next-key", options->next_keys, "The next key (or its certificate or CSR); repeatable")
+      ->required()
+      ->allow_extra_args(false);  // one value per flag, like manifest --key
   plan->add_option("-o,--output", options->output, "Write the next policy to FILE atomically (checklist on stdout)");
   plan->add_flag("--json", options->json, "Print JSON: {version, added_pins, checklist, policy}");
   plan->callback([options, chosen] { *chosen = [options] { return RunPlan(*options); }; });
