@@ -7,25 +7,12 @@
 #include <set>
 
 #include "pinion/certificate_info.h"
+#include "pinion/tooling/html.h"
 
 namespace pinion::collector {
 namespace {
 
-std::string Escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+using tooling::HtmlEscape;
 
 constexpr const char* kPalette[] = {"#d1495b", "#edae49", "#00798c", "#30638e", "#003d5b",
                                     "#8f2d56", "#6a994e", "#bc4749", "#577590", "#f3722c"};
@@ -84,17 +71,17 @@ std::string Chart(const DashboardData& data) {
       svg += fmt::format(
           "<rect class=\"bar\" data-host=\"{}\" data-count=\"{}\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" "
           "height=\"{:.1f}\" fill=\"{}\"><title>{}: {}</title></rect>",
-          Escape(hosts[h]), it->second, left + static_cast<double>(slot) * slot_width, y,
-          std::max(1.0, slot_width - 2), bar, kPalette[h % std::size(kPalette)], Escape(hosts[h]), it->second);
+          HtmlEscape(hosts[h]), it->second, left + static_cast<double>(slot) * slot_width, y,
+          std::max(1.0, slot_width - 2), bar, kPalette[h % std::size(kPalette)], HtmlEscape(hosts[h]), it->second);
     }
   }
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#999\"/>", left, height - bottom, width);
-  svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>", left, height - 4, Escape(FormatUtc(data.window_start)));
+  svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>", left, height - 4, HtmlEscape(FormatUtc(data.window_start)));
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">now</text>", width, height - 4);
   svg += "</svg><div class=\"legend\">";
   for (std::size_t h = 0; h < hosts.size(); ++h) {
     svg += fmt::format("<span><i style=\"background:{}\"></i>{}</span>", kPalette[h % std::size(kPalette)],
-                       Escape(hosts[h]));
+                       HtmlEscape(hosts[h]));
   }
   return svg + "</div>";
 }
@@ -106,13 +93,13 @@ std::string LatestReports(const DashboardData& data) {
       "<th>policy</th><th>app</th><th>validated chain pins (leaf first)</th></tr></thead><tbody>";
   for (const StoredReport& report : data.latest) {
     std::string pins;
-    for (const std::string& pin : report.chain_pins) pins += "<code>" + Escape(pin) + "</code><br>";
+    for (const std::string& pin : report.chain_pins) pins += "<code>" + HtmlEscape(pin) + "</code><br>";
     std::string app = report.app.id.empty() ? "" : report.app.id + " " + report.app.version;
     html += fmt::format(
         "<tr data-report-id=\"{}\"><td>{}</td><td>{}:{}</td><td class=\"reason-{}\">{}</td><td>{}</td><td>v{}</td>"
         "<td>{}</td><td>{}</td></tr>",
-        report.id, Escape(FormatUtc(report.received_at)), Escape(report.hostname), report.port, Escape(report.reason),
-        Escape(report.reason), Escape(report.mode), report.policy_version, Escape(app), pins);
+        report.id, HtmlEscape(FormatUtc(report.received_at)), HtmlEscape(report.hostname), report.port, HtmlEscape(report.reason),
+        HtmlEscape(report.reason), HtmlEscape(report.mode), report.policy_version, HtmlEscape(app), pins);
   }
   return html + "</tbody></table>";
 }
@@ -141,7 +128,7 @@ std::string ExpiryTimeline(const DashboardData& data) {
   for (const DomainRule* rule : rules) {
     std::string labels;
     for (const PinEntry& pin : rule->pins) {
-      labels += Escape(pin.label.empty() ? pin.pin.ToString().substr(0, 20) + "…" : pin.label) + "<br>";
+      labels += HtmlEscape(pin.label.empty() ? pin.pin.ToString().substr(0, 20) + "…" : pin.label) + "<br>";
     }
     std::string expires = "never";
     std::string bar = "<span class=\"empty\">no expiry</span>";
@@ -157,7 +144,7 @@ std::string ExpiryTimeline(const DashboardData& data) {
           days < 0 ? "<strong>expired</strong>" : fmt::format("{:.0f} days", days));
     }
     html += fmt::format("<tr class=\"rule\" data-host=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                        Escape(rule->host.ToString()), Escape(rule->host.ToString()), labels, expires, bar);
+                        HtmlEscape(rule->host.ToString()), HtmlEscape(rule->host.ToString()), labels, expires, bar);
   }
   return html + "</tbody></table>";
 }
@@ -170,7 +157,7 @@ std::string RenderDashboard(const DashboardData& data) {
   html += kStyle;
   html += "</head><body><h1>pinion collector</h1>";
   html += fmt::format("<p class=\"meta\">{} failure reports since {} · now {} · {} store</p>", data.summary.total,
-                      Escape(FormatUtc(data.window_start)), Escape(FormatUtc(data.now)), Escape(data.database));
+                      HtmlEscape(FormatUtc(data.window_start)), HtmlEscape(FormatUtc(data.now)), HtmlEscape(data.database));
   html += "<h2>Failures per host per hour</h2>" + Chart(data);
   html += "<h2>Latest reports</h2>" + LatestReports(data);
   html += "<h2>Pin expiry timeline</h2>" + ExpiryTimeline(data);

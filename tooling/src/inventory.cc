@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "pinion/certificate_info.h"
+#include "pinion/tooling/html.h"
 
 namespace pinion::tooling {
 namespace {
@@ -77,20 +78,6 @@ std::vector<HostSection> Build(const Policy& policy, const InventoryOptions& opt
 std::string MarkdownCell(std::string text) {
   for (std::size_t at = 0; (at = text.find('|', at)) != std::string::npos; at += 2) text.replace(at, 1, "\\|");
   return text;
-}
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace
