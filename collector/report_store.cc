@@ -1,6 +1,7 @@
 #include "report_store.h"
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "migrations.h"
@@ -31,7 +32,9 @@ constexpr char kInsertReport[] =
     "INSERT INTO reports (received_at, date_time, hostname, port, noted_hostname, format, mode, reason, "
     "policy_version, app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins, body) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id";
-constexpr char kInsertPin[] = "INSERT INTO report_pins (report_id, position, pin) VALUES ($1, $2, $3)";
+constexpr char kCountPin[] =
+    "INSERT INTO unexpected_pin_counts (minute, pin, reports) VALUES ($1, $2, $3) "
+    "ON CONFLICT (minute, pin) DO UPDATE SET reports = unexpected_pin_counts.reports + excluded.reports";
 constexpr char kColumns[] =
     "SELECT id, received_at, date_time, hostname, port, noted_hostname, format, mode, reason, policy_version, "
     "app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins FROM reports";
@@ -97,6 +100,7 @@ Result<std::vector<std::int64_t>> ReportStore::Insert(const std::vector<Incoming
     auto ids = [&]() -> Result<std::vector<std::int64_t>> {
       std::vector<std::int64_t> out;
       out.reserve(batch.size());
+      std::map<std::pair<std::int64_t, std::string>, std::int64_t> unexpected;  // (minute, pin) → reports
       for (const IncomingReport& item : batch) {
         const FailureReport& report = item.report;
         PINION_ASSIGN_OR_RETURN(
@@ -109,14 +113,16 @@ Result<std::vector<std::int64_t>> ReportStore::Insert(const std::vector<Incoming
                            report.app.platform, static_cast<std::int64_t>(report.dropped_reports), item.client,
                            JoinPins(report.known_pins), JoinPins(report.validated_chain_pins),
                            item.body.empty() ? ReportToJson(report) : item.body}));
-        std::int64_t id = std::stoll(rows.at(0).at(0));
-        std::int64_t position = 0;
+        out.push_back(std::stoll(rows.at(0).at(0)));
         for (const Pin& pin : report.validated_chain_pins) {
           bool expected = std::find(report.known_pins.begin(), report.known_pins.end(), pin) != report.known_pins.end();
-          if (!expected) PINION_TRY(session.Query(kInsertPin, {id, position, pin.ToString()}));
-          ++position;
+          if (!expected) ++unexpected[{Seconds(item.received_at) / 60 * 60, pin.ToString()}];
         }
-        out.push_back(id);
+      }
+      // In key order: concurrent collectors on one PostgreSQL database then
+      // lock these rows in the same order and cannot deadlock.
+      for (const auto& [key, count] : unexpected) {
+        PINION_TRY(session.Query(kCountPin, {key.first, key.second, count}));
       }
       return out;
     }();
@@ -183,10 +189,9 @@ Result<ReportSummary> ReportStore::Summarize(const SummaryQuery& query) {
       summary.total += std::stoll(row[2]);
     }
     PINION_ASSIGN_OR_RETURN(
-        auto pins, session.Query("SELECT p.pin, COUNT(*) FROM report_pins p JOIN reports r ON r.id = p.report_id "
-                                 "WHERE r.received_at >= $1 AND r.received_at < $2 GROUP BY p.pin "
-                                 "ORDER BY 2 DESC, 1 LIMIT $3",
-                                 {range[0], range[1], static_cast<std::int64_t>(query.top_pins)}));
+        auto pins, session.Query("SELECT pin, SUM(reports) FROM unexpected_pin_counts WHERE minute >= $1 AND minute < $2 "
+                                 "GROUP BY pin ORDER BY 2 DESC, 1 LIMIT $3",
+                                 {Seconds(query.since) / 60 * 60, range[1], static_cast<std::int64_t>(query.top_pins)}));
     for (const SqlRow& row : pins) summary.top_unexpected_pins.push_back({row[0], std::stoll(row[1])});
     return summary;
   });

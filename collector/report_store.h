@@ -93,7 +93,9 @@ struct ReportSummary {
   };
   std::vector<Bucket> buckets;      // by start, then host, reason
   std::vector<HostTotal> totals;    // largest first
-  std::vector<PinCount> top_unexpected_pins;  // validated-chain pins no rule expected
+  // Validated-chain pins no rule expected, most reported first. Counted per
+  // minute of arrival: the minutes from the one holding `since` to `until`.
+  std::vector<PinCount> top_unexpected_pins;
   std::int64_t total = 0;
 };
 

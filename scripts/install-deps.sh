@@ -10,7 +10,7 @@ packages=(
   # libraries
   libssl-dev openssl ca-certificates
   libidn2-dev libpsl-dev publicsuffix
-  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpugixml-dev
+  libtomlplusplus-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libpugixml-dev
   libcurl4-openssl-dev                     # libcurl adapter, manifest updater
   libcpp-httplib-dev                       # the collector's HTTP(S) server, test servers
   libsqlite3-dev libpqxx-dev               # collector stores

@@ -9,6 +9,7 @@
 
 #include "internal/openssl_ptr.h"
 #include "internal/openssl_util.h"
+#include "internal/pem.h"
 #include "pinion/der.h"
 
 namespace pinion {
@@ -374,20 +375,12 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificates(
 }
 
 Result<std::vector<std::uint8_t>> DecodeCertificatePem(std::string_view pem) {
-  std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size());
-  PINION_TRY(CheckSize(bytes, "certificate"));
-  std::vector<std::vector<std::uint8_t>> blocks;
-  Status status = ForEachPemBlock(bytes, "certificate", [&](const PemBlock& block, std::string origin) -> Status {
-    if (std::string_view(block.name) != "CERTIFICATE") {
-      return Error(ErrorCode::kCertificateParse, "expected a CERTIFICATE block").WithField(origin);
-    }
-    PINION_TRY(SpkiOfCertificate(block.bytes()));
-    blocks.emplace_back(block.bytes().begin(), block.bytes().end());
-    return OkStatus();
-  });
-  if (!status) return std::move(status).error();
-  if (blocks.size() != 1) return Error(ErrorCode::kCertificateParse, "not exactly one PEM certificate");
-  return std::move(blocks.front());
+  if (pem.size() > kMaxPinSourceInputBytes) {
+    return Error(ErrorCode::kInputTooLarge, "larger than " + std::to_string(kMaxPinSourceInputBytes) + " bytes");
+  }
+  PINION_ASSIGN_OR_RETURN(std::vector<std::uint8_t> der, internal::DecodeStrictPem(pem, "CERTIFICATE"));
+  PINION_TRY(SpkiOfCertificate(der));
+  return der;
 }
 
 Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(

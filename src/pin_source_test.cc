@@ -238,6 +238,50 @@ TEST(PinSourceTest, ReadCertificatesRefusesKeysInAChainFile) {
   EXPECT_EQ(ReadCertificates(Bytes(""), "e").error().code(), ErrorCode::kNoPinSource);
 }
 
+// Report chains are untrusted text: one exact PEM shape, decoded to the very
+// DER the certificate has; anything around or inside the block is refused.
+TEST(PinSourceTest, DecodeCertificatePemAcceptsOnlyOneStrictBlock) {
+  Key key = Key::Generate();
+  Cert cert = Issue({.common_name = "x"}, key, nullptr, key);
+  const std::string pem = cert.Pem();
+  auto der = DecodeCertificatePem(pem);
+  ASSERT_TRUE(der.ok()) << der.error().ToString();
+  EXPECT_EQ(*der, cert.Der());
+  std::string crlf = std::regex_replace(pem, std::regex("\n"), "\r\n");
+  ASSERT_TRUE(DecodeCertificatePem(crlf).ok());
+  EXPECT_EQ(*DecodeCertificatePem(crlf), cert.Der());
+  std::string unwrapped = pem;  // one long base64 line is fine
+  std::size_t body = unwrapped.find('\n') + 1;
+  std::size_t end = unwrapped.find("-----END");
+  std::string base64 = unwrapped.substr(body, end - body);
+  std::erase(base64, '\n');
+  ASSERT_TRUE(DecodeCertificatePem("-----BEGIN CERTIFICATE-----\n" + base64 + "\n-----END CERTIFICATE-----").ok());
+
+  std::string last_line_start = pem.substr(0, pem.rfind('\n', end - 2) + 1);
+  const std::pair<std::string, std::string> refused[] = {
+      {"text before", "garbage\n" + pem},
+      {"text after", pem + "x"},
+      {"two blocks", pem + pem},
+      {"another label", std::regex_replace(pem, std::regex("CERTIFICATE"), "X509 CRL")},
+      {"PEM headers", std::regex_replace(pem, std::regex("-----\n"), "-----\nProc-Type: 4,ENCRYPTED\n\n", std::regex_constants::format_first_only)},
+      {"no END line", pem.substr(0, end)},
+      {"a space in the body", pem.substr(0, body + 10) + " " + pem.substr(body + 10)},
+      {"a lone CR", pem.substr(0, body - 1) + "\r" + pem.substr(body)},
+      {"padding inside", pem.substr(0, body + 4) + "====" + pem.substr(body + 4)},
+      {"empty body", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"},
+      {"not a certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"},
+  };
+  for (const auto& [what, text] : refused) {
+    auto decoded = DecodeCertificatePem(text);
+    ASSERT_FALSE(decoded.ok()) << what;
+    EXPECT_EQ(decoded.error().code(), ErrorCode::kCertificateParse) << what;
+  }
+  // Stray bits before the padding would give one DER two PEM texts.
+  auto stray = DecodeCertificatePem("-----BEGIN CERTIFICATE-----\nAB==\n-----END CERTIFICATE-----\n");
+  ASSERT_FALSE(stray.ok());
+  EXPECT_NE(stray.error().message().find("non-canonical"), std::string::npos) << stray.error().ToString();
+}
+
 // Wycheproof SPKI encodings: whatever is accepted as a public key is pinned
 // over exactly its input bytes; BER inputs that OpenSSL would re-encode are refused.
 TEST(PinSourceTest, WycheproofSpkiEncodingsNeverPinAReEncoding) {

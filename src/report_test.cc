@@ -156,6 +156,18 @@ TEST_F(ReportTest, MalformedBodiesAreRefusedWithTheField) {
     EXPECT_EQ(parsed.error().code(), c.code) << parsed.error().ToString();
     EXPECT_EQ(parsed.error().field(), c.field) << parsed.error().ToString();
   }
+  // A member given twice could be read two ways by two readers: refused, named.
+  std::string twice = good.dump();
+  twice.insert(1, "\"port\":8443,");
+  auto duplicate = ParseReport(twice);
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().code(), ErrorCode::kPolicySchema);
+  EXPECT_EQ(duplicate.error().field(), "port");
+  std::string nested = good.dump();
+  nested.insert(nested.find("\"pinion\":{") + 10, "\"mode\":\"report-only\",");
+  EXPECT_EQ(ParseReport(nested).error().field(), "pinion.mode");
+  EXPECT_EQ(ParseReport("{\"hostname\": \"api.example.test\"} trailing").error().code(), ErrorCode::kPolicySyntax);
+  EXPECT_EQ(ParseReport("{\"hostname\": \"a\\ud800\"}").error().code(), ErrorCode::kPolicySyntax);  // lone surrogate
   EXPECT_EQ(ParseReport("[1,2]").error().code(), ErrorCode::kPolicySchema);
   EXPECT_EQ(ParseReport("{\"hostname\": \"a\xff\"}").error().code(), ErrorCode::kPolicySyntax);  // invalid UTF-8
   EXPECT_EQ(ParseReport(std::string(kMaxReportBytes + 1, ' ')).error().code(), ErrorCode::kInputTooLarge);

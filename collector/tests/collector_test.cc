@@ -96,6 +96,50 @@ TEST_P(CollectorTest, MigrationsAreVersionedAndApplyOnce) {
   EXPECT_NE(newer.error().message().find("newer"), std::string::npos);
 }
 
+// A database written by the previous schema keeps its unexpected-pin counts
+// when migration 3 replaces per-report pin rows with per-minute counts.
+TEST_P(CollectorTest, MigrationThreeKeepsUnexpectedPinCounts) {
+  std::string database = Database();
+  {
+    auto session = GetParam() == "sqlite" ? OpenSqlite(database.substr(7)) : OpenPostgres(database);
+    ASSERT_TRUE(session.ok()) << session.error().ToString();
+    SqlSession& old = **session;
+    ASSERT_TRUE(old.Script("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+                           "applied_at BIGINT NOT NULL)").ok());
+    for (const Migration& migration : Migrations().first(2)) {
+      ASSERT_TRUE(old.Script(MigrationSql(migration, old.dialect())).ok()) << migration.description;
+      ASSERT_TRUE(old.Query("INSERT INTO schema_migrations VALUES ($1, $2, 0)",
+                            {std::int64_t{migration.version}, std::string(migration.description)}).ok());
+    }
+    const std::int64_t at = std::chrono::duration_cast<std::chrono::seconds>(kNow.time_since_epoch()).count();
+    for (std::int64_t id = 1; id <= 3; ++id) {
+      auto row = old.Query(
+          "INSERT INTO reports (received_at, date_time, hostname, port, noted_hostname, format, mode, reason, "
+          "policy_version, app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins, body) "
+          "VALUES ($1, $1, 'a.example.test', 443, 'a.example.test', 'pinion', 'enforce', 'mismatch', 1, '', '', '', "
+          "0, 'c', '', 'sha256/x', '{}') RETURNING id",
+          {at + id});
+      ASSERT_TRUE(row.ok()) << row.error().ToString();
+      std::string rogue = id < 3 ? "sha256/rogue" : "sha256/other";
+      ASSERT_TRUE(old.Query("INSERT INTO report_pins (report_id, position, pin) VALUES ($1, 0, $2)",
+                            {std::stoll(row->at(0).at(0)), rogue}).ok());
+    }
+  }
+  auto store = ReportStore::Open(database);
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
+  EXPECT_EQ((*store)->schema_version(), 3);
+  ASSERT_TRUE((*store)->Insert({{Report("a.example.test"), "c", kNow + std::chrono::seconds(30)}}).ok());
+  auto summary = (*store)->Summarize({.since = kNow, .until = kNow + std::chrono::hours(1)});
+  ASSERT_TRUE(summary.ok()) << summary.error().ToString();
+  EXPECT_EQ(summary->total, 4);
+  ASSERT_EQ(summary->top_unexpected_pins.size(), 5u);  // 2 migrated + the new report's 3 rogue chain pins
+  EXPECT_EQ(summary->top_unexpected_pins[0].pin, "sha256/rogue");
+  EXPECT_EQ(summary->top_unexpected_pins[0].count, 2);
+  std::int64_t other = 0;
+  for (const auto& pin : summary->top_unexpected_pins) other += pin.pin == "sha256/other" ? pin.count : 0;
+  EXPECT_EQ(other, 1);
+}
+
 TEST_P(CollectorTest, FiltersAndPagesReports) {
   auto store = *ReportStore::Open(Database());
   std::vector<IncomingReport> batch;

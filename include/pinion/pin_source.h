@@ -73,8 +73,10 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(
 // DecodeCertificatePem returns the DER of the one PEM certificate in `pem`,
 // checked only by pinion's strict DER walk (SpkiOfCertificate), without
 // building an X509 object: ~100× cheaper than ReadCertificates, for input
-// that is shown and counted but never trusted (failure reports).
-// kCertificateParse when `pem` is not exactly one well-framed certificate.
+// that is shown and counted but never trusted (failure reports). The framing
+// is strict too: one "CERTIFICATE" block, LF or CRLF line breaks, no PEM
+// headers, nothing before BEGIN or after END but one line break.
+// kCertificateParse (saying which rule broke) or kInputTooLarge.
 Result<std::vector<std::uint8_t>> DecodeCertificatePem(std::string_view pem);
 
 // CertificatesToPem writes DER certificates as a PEM bundle ("CERTIFICATE" blocks).
