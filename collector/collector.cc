@@ -290,7 +290,11 @@ void Collector::Route() {
       return SendJson(response, {{"status", "unavailable"}, {"database", database}, {"error", ping.error().message()}},
                       503);
     }
-    SendJson(response, {{"status", "ok"}, {"database", database}, {"schema_version", store_->schema_version()}});
+    // Reports per commit tell whether group commit keeps up (docs/COLLECTOR.md).
+    SendJson(response, {{"status", "ok"},
+                        {"database", database},
+                        {"schema_version", store_->schema_version()},
+                        {"ingest", {{"commits", ingest_->batches()}, {"reports", ingest_->committed()}}}});
   });
 
   server.Get(R"(/v1/manifests/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {

@@ -16,9 +16,9 @@ IngestQueue::~IngestQueue() {
   writer_.join();
 }
 
-Result<std::int64_t> IngestQueue::Submit(IncomingReport report) {
+Result<std::int64_t> IngestQueue::Submit(const IncomingReport& report) {
   Ticket ticket;
-  ticket.report = std::move(report);
+  ticket.report = ReportStore::Prepare(report);
   std::unique_lock<std::mutex> lock(mutex_);
   if (stop_) return Error(ErrorCode::kDatabase, "the collector is shutting down");
   if (waiting_.size() >= options_.max_waiting) {
@@ -42,11 +42,11 @@ void IngestQueue::WriterLoop() {
       waiting_.pop_front();
     }
     lock.unlock();
-    std::vector<IncomingReport> reports;
+    std::vector<PreparedReport> reports;
     reports.reserve(batch.size());
     // Submitters wait (and do not touch their report) until `done`.
     for (Ticket* ticket : batch) reports.push_back(std::move(ticket->report));
-    auto ids = store_.Insert(reports);
+    auto ids = store_.InsertPrepared(reports);
     lock.lock();
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (ids) {

@@ -33,14 +33,15 @@ class IngestQueue {
 
   // Submit blocks until `report` is committed (its id) or refused: kDatabase
   // when the store failed, kInputTooLarge when too many reports are waiting.
-  Result<std::int64_t> Submit(IncomingReport report);
+  // The row is prepared (ReportStore::Prepare) on the calling thread.
+  Result<std::int64_t> Submit(const IncomingReport& report);
 
   std::uint64_t batches() const;
   std::uint64_t committed() const;
 
  private:
   struct Ticket {
-    IncomingReport report;
+    PreparedReport report;
     std::condition_variable finished;  // one per ticket: a commit wakes only its own submitters
     bool done = false;
     std::optional<Error> error;

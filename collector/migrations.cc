@@ -51,6 +51,9 @@ constexpr Migration kMigrations[] = {
      "  SELECT (r.received_at / 60) * 60, p.pin, COUNT(*) FROM report_pins p JOIN reports r ON r.id = p.report_id\n"
      "  GROUP BY 1, 2;\n"
      "DROP TABLE report_pins;\n"},
+    // Bodies from now on are zstd frames (body_codec.h) and `body` is left
+    // empty; bodies stored before keep their text in `body`.
+    {4, "compressed report bodies", "ALTER TABLE reports ADD COLUMN body_zstd {{blob}};\n"},
 };
 
 constexpr char kCreateLedger[] =
@@ -68,7 +71,9 @@ int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].versi
 std::string MigrationSql(const Migration& migration, SqlDialect dialect) {
   std::string sql = migration.sql;
   std::string id = dialect == SqlDialect::kSqlite ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "BIGSERIAL PRIMARY KEY";
+  std::string blob = dialect == SqlDialect::kSqlite ? "BLOB" : "BYTEA";
   for (std::size_t at = sql.find("{{id}}"); at != std::string::npos; at = sql.find("{{id}}")) sql.replace(at, 6, id);
+  for (std::size_t at = sql.find("{{blob}}"); at != std::string::npos; at = sql.find("{{blob}}")) sql.replace(at, 8, blob);
   return sql;
 }
 

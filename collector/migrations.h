@@ -1,8 +1,8 @@
 // collector/migrations.h — the report database's schema, as numbered
 // migrations applied in order to SQLite and PostgreSQL alike.
 //
-// The SQL is shared; the only dialect difference, the auto-increment key, is
-// the {{id}} placeholder. A database records what it has applied in
+// The SQL is shared; the dialect differences are placeholders: {{id}} for the
+// auto-increment key, {{blob}} for binary columns (BLOB / BYTEA). A database records what it has applied in
 // schema_migrations; a database newer than this program is refused rather
 // than written with an older idea of the schema.
 #ifndef PINION_COLLECTOR_MIGRATIONS_H_

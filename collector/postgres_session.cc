@@ -10,6 +10,19 @@ namespace {
 
 // Serializes migrations of collectors starting together on one database.
 constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7469)";
+constexpr pqxx::oid kByteaOid = 17;  // pg_type.oid of bytea
+
+// BYTEA's text input form ("\x" and hex digits), for a text-mode parameter.
+std::string ByteaHex(const std::string& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    out += kDigits[byte >> 4];
+    out += kDigits[byte & 0xF];
+  }
+  return out;
+}
 
 class PostgresSession final : public SqlSession {
  public:
@@ -32,8 +45,13 @@ class PostgresSession final : public SqlSession {
     std::vector<std::string> text;
     text.reserve(params.size());
     for (const SqlValue& value : params) {
-      text.push_back(std::holds_alternative<std::int64_t>(value) ? std::to_string(std::get<std::int64_t>(value))
-                                                                  : std::get<std::string>(value));
+      if (const auto* number = std::get_if<std::int64_t>(&value)) {
+        text.push_back(std::to_string(*number));
+      } else if (const auto* string = std::get_if<std::string>(&value)) {
+        text.push_back(*string);
+      } else {
+        text.push_back(ByteaHex(std::get<SqlBlob>(value).bytes));
+      }
     }
     std::vector<SqlRow> rows;
     Status status = Guard([&] {
@@ -48,7 +66,15 @@ class PostgresSession final : public SqlSession {
       }
       for (const auto& row : result) {
         SqlRow out;
-        for (const auto& field : row) out.emplace_back(field.is_null() ? "" : field.c_str());
+        for (const auto& field : row) {
+          if (field.is_null()) {
+            out.emplace_back();
+          } else if (field.type() == kByteaOid) {
+            out.push_back(pqxx::binarystring(field).str());
+          } else {
+            out.emplace_back(field.c_str());
+          }
+        }
         rows.push_back(std::move(out));
       }
     });

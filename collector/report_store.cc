@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "body_codec.h"
 #include "migrations.h"
 
 namespace pinion::collector {
@@ -30,8 +31,8 @@ std::vector<std::string> SplitPins(const std::string& text) {
 
 constexpr char kInsertReport[] =
     "INSERT INTO reports (received_at, date_time, hostname, port, noted_hostname, format, mode, reason, "
-    "policy_version, app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins, body) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id";
+    "policy_version, app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins, body, "
+    "body_zstd) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, '', $17) RETURNING id";
 constexpr char kCountPin[] =
     "INSERT INTO unexpected_pin_counts (minute, pin, reports) VALUES ($1, $2, $3) "
     "ON CONFLICT (minute, pin) DO UPDATE SET reports = unexpected_pin_counts.reports + excluded.reports";
@@ -94,30 +95,40 @@ Result<T> ReportStore::WithSession(Connection& connection, F&& body) {
   return result;
 }
 
+PreparedReport ReportStore::Prepare(const IncomingReport& item) {
+  const FailureReport& report = item.report;
+  PreparedReport prepared;
+  prepared.row = {Seconds(item.received_at), Seconds(report.date_time), report.hostname, std::int64_t{report.port},
+                  report.noted_hostname, std::string(ReportFormatName(report.format)), report.mode, report.reason,
+                  static_cast<std::int64_t>(report.policy_version), report.app.id, report.app.version,
+                  report.app.platform, static_cast<std::int64_t>(report.dropped_reports), item.client,
+                  JoinPins(report.known_pins), JoinPins(report.validated_chain_pins),
+                  SqlBlob{CompressBody(item.body.empty() ? ReportToJson(report) : item.body)}};
+  for (const Pin& pin : report.validated_chain_pins) {
+    bool expected = std::find(report.known_pins.begin(), report.known_pins.end(), pin) != report.known_pins.end();
+    if (!expected) prepared.unexpected_pins.emplace_back(Seconds(item.received_at) / 60 * 60, pin.ToString());
+  }
+  return prepared;
+}
+
 Result<std::vector<std::int64_t>> ReportStore::Insert(const std::vector<IncomingReport>& batch) {
+  std::vector<PreparedReport> prepared;
+  prepared.reserve(batch.size());
+  for (const IncomingReport& item : batch) prepared.push_back(Prepare(item));
+  return InsertPrepared(prepared);
+}
+
+Result<std::vector<std::int64_t>> ReportStore::InsertPrepared(const std::vector<PreparedReport>& batch) {
   return WithSession<std::vector<std::int64_t>>(writer_, [&](SqlSession& session) -> Result<std::vector<std::int64_t>> {
     PINION_TRY(session.Begin());
     auto ids = [&]() -> Result<std::vector<std::int64_t>> {
       std::vector<std::int64_t> out;
       out.reserve(batch.size());
       std::map<std::pair<std::int64_t, std::string>, std::int64_t> unexpected;  // (minute, pin) → reports
-      for (const IncomingReport& item : batch) {
-        const FailureReport& report = item.report;
-        PINION_ASSIGN_OR_RETURN(
-            auto rows,
-            session.Query(kInsertReport,
-                          {Seconds(item.received_at), Seconds(report.date_time), report.hostname,
-                           std::int64_t{report.port}, report.noted_hostname,
-                           std::string(ReportFormatName(report.format)), report.mode, report.reason,
-                           static_cast<std::int64_t>(report.policy_version), report.app.id, report.app.version,
-                           report.app.platform, static_cast<std::int64_t>(report.dropped_reports), item.client,
-                           JoinPins(report.known_pins), JoinPins(report.validated_chain_pins),
-                           item.body.empty() ? ReportToJson(report) : item.body}));
+      for (const PreparedReport& item : batch) {
+        PINION_ASSIGN_OR_RETURN(auto rows, session.Query(kInsertReport, item.row));
         out.push_back(std::stoll(rows.at(0).at(0)));
-        for (const Pin& pin : report.validated_chain_pins) {
-          bool expected = std::find(report.known_pins.begin(), report.known_pins.end(), pin) != report.known_pins.end();
-          if (!expected) ++unexpected[{Seconds(item.received_at) / 60 * 60, pin.ToString()}];
-        }
+        for (const auto& key : item.unexpected_pins) ++unexpected[key];
       }
       // In key order: concurrent collectors on one PostgreSQL database then
       // lock these rows in the same order and cannot deadlock.
@@ -161,9 +172,11 @@ Result<ReportPage> ReportStore::List(const ReportQuery& query) {
 
 Result<std::optional<std::string>> ReportStore::Body(std::int64_t id) {
   return WithSession<std::optional<std::string>>(reader_, [&](SqlSession& session) -> Result<std::optional<std::string>> {
-    PINION_ASSIGN_OR_RETURN(auto rows, session.Query("SELECT body FROM reports WHERE id = $1", {id}));
+    PINION_ASSIGN_OR_RETURN(auto rows, session.Query("SELECT body, body_zstd FROM reports WHERE id = $1", {id}));
     if (rows.empty()) return std::optional<std::string>();
-    return std::optional<std::string>(rows[0][0]);
+    if (rows[0][1].empty()) return std::optional<std::string>(rows[0][0]);  // stored before migration 4
+    PINION_ASSIGN_OR_RETURN(std::string body, DecompressBody(rows[0][1], kMaxReportBytes));
+    return std::optional<std::string>(std::move(body));
   });
 }
 

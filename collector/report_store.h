@@ -99,6 +99,14 @@ struct ReportSummary {
   std::int64_t total = 0;
 };
 
+// PreparedReport is a report turned into its row (body compressed) and its
+// unexpected pins: work done on the request's thread, so that the single
+// writer, which every report of the collector queues for, only runs SQL.
+struct PreparedReport {
+  std::vector<SqlValue> row;
+  std::vector<std::pair<std::int64_t, std::string>> unexpected_pins;  // (minute, pin)
+};
+
 class ReportStore {
  public:
   using SessionFactory = std::function<Result<std::unique_ptr<SqlSession>>()>;
@@ -110,6 +118,8 @@ class ReportStore {
 
   // Insert stores a batch atomically; ids in input order.
   Result<std::vector<std::int64_t>> Insert(const std::vector<IncomingReport>& batch);
+  static PreparedReport Prepare(const IncomingReport& report);
+  Result<std::vector<std::int64_t>> InsertPrepared(const std::vector<PreparedReport>& batch);
   Result<ReportPage> List(const ReportQuery& query);
   // Body is the stored body of report `id`, as the client sent it (nullopt: no such report).
   Result<std::optional<std::string>> Body(std::int64_t id);

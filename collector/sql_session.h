@@ -19,8 +19,13 @@ namespace pinion::collector {
 
 enum class SqlDialect : std::uint8_t { kSqlite, kPostgres };
 
-using SqlValue = std::variant<std::int64_t, std::string>;
-using SqlRow = std::vector<std::string>;  // every column as text
+// SqlBlob is binary data (SQLite BLOB, PostgreSQL BYTEA).
+struct SqlBlob {
+  std::string bytes;
+};
+using SqlValue = std::variant<std::int64_t, std::string, SqlBlob>;
+// Every column as text; a BLOB / BYTEA column as its raw bytes; NULL as "".
+using SqlRow = std::vector<std::string>;
 
 // SqlSession is one connection; not thread-safe (callers serialize).
 class SqlSession {

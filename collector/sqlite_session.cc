@@ -49,10 +49,16 @@ class SqliteSession final : public SqlSession {
     sqlite3_clear_bindings(statement);
     for (std::size_t i = 0; i < params.size(); ++i) {
       int index = static_cast<int>(i) + 1;
-      int rc = std::holds_alternative<std::int64_t>(params[i])
-                   ? sqlite3_bind_int64(statement, index, std::get<std::int64_t>(params[i]))
-                   : sqlite3_bind_text(statement, index, std::get<std::string>(params[i]).data(),
-                                       static_cast<int>(std::get<std::string>(params[i]).size()), SQLITE_TRANSIENT);
+      // SQLITE_STATIC: `params` outlives the statement's use of them (reset below).
+      int rc = SQLITE_OK;
+      if (const auto* number = std::get_if<std::int64_t>(&params[i])) {
+        rc = sqlite3_bind_int64(statement, index, *number);
+      } else if (const auto* text = std::get_if<std::string>(&params[i])) {
+        rc = sqlite3_bind_text(statement, index, text->data(), static_cast<int>(text->size()), SQLITE_STATIC);
+      } else {
+        const std::string& bytes = std::get<SqlBlob>(params[i]).bytes;
+        rc = sqlite3_bind_blob(statement, index, bytes.data(), static_cast<int>(bytes.size()), SQLITE_STATIC);
+      }
       if (rc != SQLITE_OK) return Failure("bind");
     }
     std::vector<SqlRow> rows;
@@ -62,18 +68,21 @@ class SqliteSession final : public SqlSession {
       if (rc != SQLITE_ROW) {
         Error error = Failure("step");
         sqlite3_reset(statement);
+        sqlite3_clear_bindings(statement);  // drop the SQLITE_STATIC pointers into `params`
         return error;
       }
       SqlRow row;
       int columns = sqlite3_column_count(statement);
       for (int c = 0; c < columns; ++c) {
-        const unsigned char* text = sqlite3_column_text(statement, c);
-        row.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "",
+        const void* data = sqlite3_column_type(statement, c) == SQLITE_BLOB ? sqlite3_column_blob(statement, c)
+                                                                            : sqlite3_column_text(statement, c);
+        row.emplace_back(data != nullptr ? static_cast<const char*>(data) : "",
                          static_cast<std::size_t>(sqlite3_column_bytes(statement, c)));
       }
       rows.push_back(std::move(row));
     }
     sqlite3_reset(statement);
+    sqlite3_clear_bindings(statement);
     return rows;
   }
 

@@ -13,7 +13,7 @@ packages=(
   libtomlplusplus-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libpugixml-dev
   libcurl4-openssl-dev                     # libcurl adapter, manifest updater
   libcpp-httplib-dev                       # the collector's HTTP(S) server, test servers
-  libsqlite3-dev libpqxx-dev               # collector stores
+  libsqlite3-dev libpqxx-dev libzstd-dev            # collector stores
   libboost-dev libasio-dev                 # Asio adapter tests (Boost.Asio and standalone Asio)
   postgresql                               # throwaway PostgreSQL clusters in the collector tests
   chromium                                 # dashboard tests (headless, driven by playwright-core)

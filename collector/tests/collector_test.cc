@@ -96,9 +96,10 @@ TEST_P(CollectorTest, MigrationsAreVersionedAndApplyOnce) {
   EXPECT_NE(newer.error().message().find("newer"), std::string::npos);
 }
 
-// A database written by the previous schema keeps its unexpected-pin counts
-// when migration 3 replaces per-report pin rows with per-minute counts.
-TEST_P(CollectorTest, MigrationThreeKeepsUnexpectedPinCounts) {
+// A database written by schema 2 keeps its unexpected-pin counts when
+// migration 3 replaces per-report pin rows with per-minute counts, and its
+// bodies when migration 4 starts compressing them.
+TEST_P(CollectorTest, OlderDatabasesKeepTheirPinCountsAndBodies) {
   std::string database = Database();
   {
     auto session = GetParam() == "sqlite" ? OpenSqlite(database.substr(7)) : OpenPostgres(database);
@@ -117,7 +118,7 @@ TEST_P(CollectorTest, MigrationThreeKeepsUnexpectedPinCounts) {
           "INSERT INTO reports (received_at, date_time, hostname, port, noted_hostname, format, mode, reason, "
           "policy_version, app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins, body) "
           "VALUES ($1, $1, 'a.example.test', 443, 'a.example.test', 'pinion', 'enforce', 'mismatch', 1, '', '', '', "
-          "0, 'c', '', 'sha256/x', '{}') RETURNING id",
+          "0, 'c', '', 'sha256/x', '{\"old\":true}') RETURNING id",
           {at + id});
       ASSERT_TRUE(row.ok()) << row.error().ToString();
       std::string rogue = id < 3 ? "sha256/rogue" : "sha256/other";
@@ -127,7 +128,10 @@ TEST_P(CollectorTest, MigrationThreeKeepsUnexpectedPinCounts) {
   }
   auto store = ReportStore::Open(database);
   ASSERT_TRUE(store.ok()) << store.error().ToString();
-  EXPECT_EQ((*store)->schema_version(), 3);
+  EXPECT_EQ((*store)->schema_version(), LatestSchemaVersion());
+  auto old_body = (*store)->Body(1);
+  ASSERT_TRUE(old_body.ok() && old_body->has_value());
+  EXPECT_EQ(**old_body, "{\"old\":true}");
   ASSERT_TRUE((*store)->Insert({{Report("a.example.test"), "c", kNow + std::chrono::seconds(30)}}).ok());
   auto summary = (*store)->Summarize({.since = kNow, .until = kNow + std::chrono::hours(1)});
   ASSERT_TRUE(summary.ok()) << summary.error().ToString();
@@ -178,6 +182,33 @@ TEST_P(CollectorTest, FiltersAndPagesReports) {
   ASSERT_TRUE(body.ok() && body->has_value());
   EXPECT_EQ(ParseReport(**body)->port, 1000);
   EXPECT_FALSE(store->Body(999999)->has_value());
+}
+
+// Bodies are kept byte for byte, compressed; a damaged one is an error, not garbage.
+TEST_P(CollectorTest, BodiesAreStoredCompressedAndComeBackExact) {
+  std::string database = Database();
+  auto store = *ReportStore::Open(database);
+  std::string body = Body("a.example.test");
+  body.insert(1, "  \"extra\": \"kept as sent\", ");  // not what ReportToJson would write back
+  auto ids = store->Insert({{*ParseReport(body), "c", kNow, body}});
+  ASSERT_TRUE(ids.ok()) << ids.error().ToString();
+  auto back = store->Body(ids->at(0));
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ(**back, body);
+
+  auto session = GetParam() == "sqlite" ? OpenSqlite(database.substr(7)) : OpenPostgres(database);
+  ASSERT_TRUE(session.ok());
+  auto raw = (*session)->Query("SELECT body, body_zstd FROM reports WHERE id = $1", {ids->at(0)});
+  ASSERT_TRUE(raw.ok()) << raw.error().ToString();
+  EXPECT_EQ(raw->at(0).at(0), "");
+  EXPECT_GT(raw->at(0).at(1).size(), 0u);
+  EXPECT_LT(raw->at(0).at(1).size(), body.size() * 3 / 4);  // repeated certificates, base64 text
+
+  ASSERT_TRUE((*session)->Query("UPDATE reports SET body_zstd = $1 WHERE id = $2",
+                                {SqlBlob{std::string("\x28\xb5\x2f\xfd garbage", 12)}, ids->at(0)}).ok());
+  auto damaged = store->Body(ids->at(0));
+  ASSERT_FALSE(damaged.ok());
+  EXPECT_EQ(damaged.error().code(), ErrorCode::kDatabase);
 }
 
 TEST_P(CollectorTest, SummarizesPerHostReasonAndUnexpectedPins) {
