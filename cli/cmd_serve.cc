@@ -1,4 +1,5 @@
 // pinion serve — the report collector (docs/COLLECTOR.md).
+#include <malloc.h>
 #include <signal.h>
 
 #include <iostream>
@@ -55,6 +56,13 @@ int RunServe(const ServeOptions& options, const CLI::App& app) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Report batches are allocated on the I/O thread and freed on the writer:
+  // with glibc's default 128 KiB trim threshold that hands memory back to the
+  // kernel (madvise, TLB shootdowns on both cores, page faults) on nearly
+  // every commit — about a sixth of ingestion throughput. Keep it.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
 
   auto service = collector::Collector::Create(config);
   if (!service) {
@@ -117,7 +125,7 @@ CommandRunner AttachServe(CLI::App& app) {
   app.add_option("--client-rate", config.client_rate, "Reports per second per client address, 0 = unlimited (429 beyond)")
       ->capture_default_str();
   app.add_option("--client-burst", config.client_burst, "Reports a client may send at once")->capture_default_str();
-  app.add_option("--threads", config.threads, "HTTP worker threads (one per open connection)")->capture_default_str();
+  app.add_option("--threads", config.threads, "worker threads for queries, manifests and the dashboard (reports are taken on the I/O thread)")->capture_default_str();
   app.add_option("--read-timeout", options->read_timeout, "Seconds before a slow client is cut off")
       ->capture_default_str();
   app.add_option("--manifest-max-age", options->manifest_max_age, "Cache-Control max-age of manifests, seconds")

@@ -1,13 +1,12 @@
 #include "collector.h"
 
-#include <httplib.h>
-
 #include <charconv>
 
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
 #include "dashboard.h"
+#include "http_server.h"
 #include "ingest_queue.h"
 #include "manifest_directory.h"
 #include "pinion/certificate_info.h"
@@ -21,36 +20,44 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-void SendError(httplib::Response& response, int status, std::string_view code, const std::string& message,
-               const std::string& field = "") {
+HttpResponse JsonResponse(const Json& body, int status = 200) {
+  return HttpResponse::Content(status, body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json")
+      .Set("Cache-Control", "no-store");
+}
+
+HttpResponse ErrorResponse(int status, std::string_view code, const std::string& message,
+                           const std::string& field = "") {
   Json body = {{"error", {{"code", code}, {"message", message}}}};
   if (!field.empty()) body["error"]["field"] = field;
-  response.status = status;
-  response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  return JsonResponse(body, status);
 }
 
-void SendError(httplib::Response& response, int status, const Error& error) {
-  SendError(response, status, ErrorCodeName(error.code()), error.message(), error.field());
+HttpResponse ErrorResponse(int status, const Error& error) {
+  return ErrorResponse(status, ErrorCodeName(error.code()), error.message(), error.field());
 }
 
-void SendJson(httplib::Response& response, const Json& body, int status = 200) {
-  response.status = status;
-  response.set_header("Cache-Control", "no-store");
-  response.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+// What the server answers by itself: unknown paths, oversized bodies, unreadable HTTP.
+HttpResponse ServerErrorResponse(int status) {
+  switch (status) {
+    case 404: return ErrorResponse(404, "not_found", "no such endpoint");
+    case 413: return ErrorResponse(413, "input_too_large", "the body is larger than the collector accepts");
+    case 500: return ErrorResponse(500, "internal", "the collector failed on this request");
+    default: return ErrorResponse(status, "http_error", "request refused");
+  }
 }
 
 // Time parameters: RFC 3339 or YYYY-MM-DD.
-Result<std::optional<TimePoint>> TimeParam(const httplib::Request& request, const char* name) {
-  if (!request.has_param(name)) return std::optional<TimePoint>();
-  auto time = ParseTimestamp(request.get_param_value(name));
+Result<std::optional<TimePoint>> TimeParam(const HttpRequest& request, const char* name) {
+  if (!request.HasParam(name)) return std::optional<TimePoint>();
+  auto time = ParseTimestamp(request.Param(name));
   if (!time) return Error(ErrorCode::kInvalidArgument, std::string(name) + " must be an RFC 3339 time").WithField(name);
   return std::optional<TimePoint>(*time);
 }
 
-Result<std::int64_t> IntegerParam(const httplib::Request& request, const char* name, std::int64_t fallback,
+Result<std::int64_t> IntegerParam(const HttpRequest& request, const char* name, std::int64_t fallback,
                                   std::int64_t min, std::int64_t max) {
-  if (!request.has_param(name)) return fallback;
-  const std::string text = request.get_param_value(name);
+  if (!request.HasParam(name)) return fallback;
+  const std::string text = request.Param(name);
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
@@ -173,96 +180,90 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorConfig config, con
   if (!c.policy.empty()) {
     PINION_ASSIGN_OR_RETURN(collector->policy_, LoadPolicyFile(c.policy));
   }
-  if (!c.tls_certificate.empty()) {
-    auto server = std::make_unique<httplib::SSLServer>(c.tls_certificate.c_str(), c.tls_key.c_str());
-    if (!server->is_valid()) {
-      return Error(ErrorCode::kTlsSetup, "cannot load the TLS certificate chain or key").WithSource(c.tls_certificate);
-    }
-    collector->server_ = std::move(server);
-  } else {
-    collector->server_ = std::make_unique<httplib::Server>();
-  }
+  PINION_ASSIGN_OR_RETURN(collector->server_, HttpServer::Create({.listen = c.listen,
+                                                                   .port = c.port,
+                                                                   .tls_certificate = c.tls_certificate,
+                                                                   .tls_key = c.tls_key,
+                                                                   .max_body = c.max_body,
+                                                                   .read_timeout = c.read_timeout,
+                                                                   .workers = c.threads,
+                                                                   .error_body = ServerErrorResponse}));
   collector->Route();
   return collector;
 }
 
 void Collector::Route() {
-  httplib::Server& server = *server_;
-  std::size_t threads = config_.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(config_.max_body);
-  server.set_read_timeout(config_.read_timeout);
-  server.set_write_timeout(config_.read_timeout);
-  server.set_tcp_nodelay(true);  // a response is written in pieces: no 40 ms Nagle/delayed-ACK stalls
-  server.set_keep_alive_max_count(10000);
-  server.set_keep_alive_timeout(std::min<std::int64_t>(5, config_.read_timeout.count()));
+  HttpServer& server = *server_;
+  using Respond = HttpResponder;
 
-  server.Post("/v1/reports", [this](const httplib::Request& request, httplib::Response& response) {
+  // On the I/O thread: nothing here blocks. The answer goes out when the
+  // report's group commit lands (from the writer thread).
+  server.Route("POST", "/v1/reports", HttpServer::kOnIoThread, [this](const HttpRequest& request, Respond respond) {
     int retry_after = 1;
-    if (!limiter_->Allow(request.remote_addr, &retry_after)) {
-      response.set_header("Retry-After", std::to_string(retry_after));
-      return SendError(response, 429, "rate_limited", "too many reports from this address; retry later");
+    if (!limiter_->Allow(request.remote_address, &retry_after)) {
+      return respond(ErrorResponse(429, "rate_limited", "too many reports from this address; retry later")
+                         .Set("Retry-After", std::to_string(retry_after)));
     }
-    if (!IsJsonContentType(request.get_header_value("Content-Type"))) {
-      return SendError(response, 415, "unsupported_media_type", "reports are sent as application/json");
+    if (!IsJsonContentType(request.Header("content-type"))) {
+      return respond(ErrorResponse(415, "unsupported_media_type", "reports are sent as application/json"));
     }
     auto report = ParseReport(request.body);
-    if (!report) return SendError(response, 400, report.error());
-    auto id = ingest_->Submit({std::move(*report), request.remote_addr, clock_->Now(), request.body});
-    if (!id) {
-      response.set_header("Retry-After", "1");
-      return SendError(response, 503, id.error());
-    }
-    SendJson(response, {{"id", *id}}, 202);
+    if (!report) return respond(ErrorResponse(400, report.error()));
+    Status queued = ingest_->SubmitAsync({std::move(*report), request.remote_address, clock_->Now(), request.body},
+                                         [respond](Result<std::int64_t> id) {
+                                           if (!id) return respond(ErrorResponse(503, id.error()).Set("Retry-After", "1"));
+                                           respond(JsonResponse({{"id", *id}}, 202));
+                                         });
+    if (!queued) respond(ErrorResponse(503, queued.error()).Set("Retry-After", "1"));
   });
 
-  server.Get("/v1/reports", [this](const httplib::Request& request, httplib::Response& response) {
+  server.Route("GET", "/v1/reports", HttpServer::kOnWorker, [this](const HttpRequest& request, Respond respond) {
     ReportQuery query;
-    if (request.has_param("host")) query.host = request.get_param_value("host");
-    if (request.has_param("reason")) query.reason = request.get_param_value("reason");
+    if (request.HasParam("host")) query.host = request.Param("host");
+    if (request.HasParam("reason")) query.reason = request.Param("reason");
     auto since = TimeParam(request, "since");
     auto until = TimeParam(request, "until");
     auto limit = IntegerParam(request, "limit", 50, 1, 1000);
     auto cursor = IntegerParam(request, "cursor", 0, 0, INT64_MAX);
     for (const Error* error : {since ? nullptr : &since.error(), until ? nullptr : &until.error(),
                                limit ? nullptr : &limit.error(), cursor ? nullptr : &cursor.error()}) {
-      if (error != nullptr) return SendError(response, 400, *error);
+      if (error != nullptr) return respond(ErrorResponse(400, *error));
     }
     query.since = *since;
     query.until = *until;
     query.limit = static_cast<std::size_t>(*limit);
     if (*cursor > 0) query.before_id = *cursor;
     auto page = store_->List(query);
-    if (!page) return SendError(response, 503, page.error());
+    if (!page) return respond(ErrorResponse(503, page.error()));
     Json reports = Json::array();
     for (const StoredReport& report : page->reports) reports.push_back(ReportJson(report));
     Json body = {{"reports", reports}, {"next_cursor", nullptr}};
     if (page->next_cursor) body["next_cursor"] = *page->next_cursor;
-    SendJson(response, body);
+    respond(JsonResponse(body));
   });
 
-  server.Get(R"(/v1/reports/(\d{1,18}))", [this](const httplib::Request& request, httplib::Response& response) {
-    auto body = store_->Body(std::stoll(request.matches[1].str()));
-    if (!body) return SendError(response, 503, body.error());
-    if (!body->has_value()) return SendError(response, 404, "not_found", "no report with this id");
-    response.set_header("Cache-Control", "no-store");
-    response.set_content(**body, "application/json");
-  });
+  server.Route("GET", R"(/v1/reports/(\d{1,18}))", HttpServer::kOnWorker,
+               [this](const HttpRequest& request, Respond respond) {
+                 auto body = store_->Body(std::stoll(request.captures[0]));
+                 if (!body) return respond(ErrorResponse(503, body.error()));
+                 if (!body->has_value()) return respond(ErrorResponse(404, "not_found", "no report with this id"));
+                 respond(HttpResponse::Content(200, std::move(**body), "application/json").Set("Cache-Control", "no-store"));
+               });
 
-  server.Get("/v1/summary", [this](const httplib::Request& request, httplib::Response& response) {
+  server.Route("GET", "/v1/summary", HttpServer::kOnWorker, [this](const HttpRequest& request, Respond respond) {
     TimePoint now = clock_->Now();
     auto since = TimeParam(request, "since");
     auto until = TimeParam(request, "until");
     auto bucket = IntegerParam(request, "bucket", 3600, 60, 86400 * 31);
     for (const Error* error : {since ? nullptr : &since.error(), until ? nullptr : &until.error(),
                                bucket ? nullptr : &bucket.error()}) {
-      if (error != nullptr) return SendError(response, 400, *error);
+      if (error != nullptr) return respond(ErrorResponse(400, *error));
     }
     SummaryQuery query{.since = since->value_or(now - std::chrono::hours(24)),
                        .until = until->value_or(now + std::chrono::seconds(1)),
                        .bucket = std::chrono::seconds(*bucket)};
     auto summary = store_->Summarize(query);
-    if (!summary) return SendError(response, 503, summary.error());
+    if (!summary) return respond(ErrorResponse(503, summary.error()));
     Json buckets = Json::array();
     for (const auto& item : summary->buckets) {
       buckets.push_back({{"start", FormatUtc(item.start)}, {"hostname", item.hostname}, {"reason", item.reason},
@@ -274,50 +275,54 @@ void Collector::Route() {
     }
     Json pins = Json::array();
     for (const auto& item : summary->top_unexpected_pins) pins.push_back({{"pin", item.pin}, {"count", item.count}});
-    SendJson(response, {{"since", FormatUtc(query.since)},
-                        {"until", FormatUtc(query.until)},
-                        {"bucket_seconds", query.bucket.count()},
-                        {"total", summary->total},
-                        {"per_host", totals},
-                        {"buckets", buckets},
-                        {"top_unexpected_pins", pins}});
+    respond(JsonResponse({{"since", FormatUtc(query.since)},
+                          {"until", FormatUtc(query.until)},
+                          {"bucket_seconds", query.bucket.count()},
+                          {"total", summary->total},
+                          {"per_host", totals},
+                          {"buckets", buckets},
+                          {"top_unexpected_pins", pins}}));
   });
 
-  server.Get("/healthz", [this](const httplib::Request&, httplib::Response& response) {
+  server.Route("GET", "/healthz", HttpServer::kOnWorker, [this](const HttpRequest&, Respond respond) {
     Status ping = store_->Ping();
     std::string database(database_kind());
     if (!ping.ok()) {
-      return SendJson(response, {{"status", "unavailable"}, {"database", database}, {"error", ping.error().message()}},
-                      503);
+      return respond(
+          JsonResponse({{"status", "unavailable"}, {"database", database}, {"error", ping.error().message()}}, 503));
     }
     // Reports per commit tell whether group commit keeps up (docs/COLLECTOR.md).
-    SendJson(response, {{"status", "ok"},
-                        {"database", database},
-                        {"schema_version", store_->schema_version()},
-                        {"ingest", {{"commits", ingest_->batches()}, {"reports", ingest_->committed()}}}});
+    respond(JsonResponse({{"status", "ok"},
+                          {"database", database},
+                          {"schema_version", store_->schema_version()},
+                          {"ingest", {{"commits", ingest_->batches()}, {"reports", ingest_->committed()}}}}));
   });
 
-  server.Get(R"(/v1/manifests/([^/]+))", [this](const httplib::Request& request, httplib::Response& response) {
-    std::string name = request.matches[1].str();
-    if (!manifests_) return SendError(response, 404, "not_found", "this collector serves no manifests");
+  server.Route("GET", R"(/v1/manifests/([^/]+))", HttpServer::kOnWorker,
+               [this](const HttpRequest& request, Respond respond) {
+    const std::string& name = request.captures[0];
+    if (!manifests_) return respond(ErrorResponse(404, "not_found", "this collector serves no manifests"));
     if (!ManifestDirectory::IsValidName(name)) {
-      return SendError(response, 400, "invalid_argument", "a manifest name is 1-128 of A-Z a-z 0-9 . _ -");
+      return respond(ErrorResponse(400, "invalid_argument", "a manifest name is 1-128 of A-Z a-z 0-9 . _ -"));
     }
     auto manifest = manifests_->Find(name);
-    if (!manifest) return SendError(response, 500, manifest.error());
-    if (!manifest->has_value()) return SendError(response, 404, "not_found", "no manifest named '" + name + "'");
-    response.set_header("ETag", (*manifest)->etag);
+    if (!manifest) return respond(ErrorResponse(500, manifest.error()));
+    if (!manifest->has_value()) return respond(ErrorResponse(404, "not_found", "no manifest named '" + name + "'"));
+    HttpResponse response;
+    response.Set("ETag", (*manifest)->etag);
     // Clients revalidate after max-age; the ETag makes that a 304 with no body.
-    response.set_header("Cache-Control", "public, max-age=" + std::to_string(config_.manifest_max_age.count()) +
-                                             ", must-revalidate");
-    if (request.get_header_value("If-None-Match") == (*manifest)->etag) {
+    response.Set("Cache-Control",
+                 "public, max-age=" + std::to_string(config_.manifest_max_age.count()) + ", must-revalidate");
+    if (request.Header("if-none-match") == (*manifest)->etag) {
       response.status = 304;
-      return;
+      return respond(std::move(response));
     }
-    response.set_content((*manifest)->body, "application/json");
+    response.Set("Content-Type", "application/json");
+    response.body = (*manifest)->body;
+    respond(std::move(response));
   });
 
-  server.Get("/", [this](const httplib::Request&, httplib::Response& response) {
+  server.Route("GET", "/", HttpServer::kOnWorker, [this](const HttpRequest&, Respond respond) {
     DashboardData data;
     data.now = clock_->Now();
     data.window_start = data.now - std::chrono::hours(47);
@@ -326,37 +331,17 @@ void Collector::Route() {
     data.database = database_kind();
     auto summary = store_->Summarize({.since = data.window_start, .until = data.now + std::chrono::seconds(1)});
     auto latest = store_->List({.limit = 20});
-    if (!summary) return SendError(response, 503, summary.error());
-    if (!latest) return SendError(response, 503, latest.error());
+    if (!summary) return respond(ErrorResponse(503, summary.error()));
+    if (!latest) return respond(ErrorResponse(503, latest.error()));
     data.summary = std::move(*summary);
     data.latest = std::move(latest->reports);
-    response.set_header("Cache-Control", "no-store");
-    response.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
-    response.set_content(RenderDashboard(data), "text/html; charset=utf-8");
-  });
-
-  server.set_error_handler([](const httplib::Request&, httplib::Response& response) {
-    if (!response.body.empty()) return;
-    switch (response.status) {
-      case 404: return SendError(response, 404, "not_found", "no such endpoint");
-      case 413: return SendError(response, 413, "input_too_large", "the body is larger than the collector accepts");
-      default: return SendError(response, response.status, "http_error", "request refused");
-    }
-  });
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& response, std::exception_ptr) {
-    SendError(response, 500, "internal", "the collector failed on this request");
+    respond(HttpResponse::Content(200, RenderDashboard(data), "text/html; charset=utf-8")
+                .Set("Cache-Control", "no-store")
+                .Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:"));
   });
 }
 
-Result<int> Collector::Bind() {
-  int port = config_.port == 0 ? server_->bind_to_any_port(config_.listen)
-                               : (server_->bind_to_port(config_.listen, config_.port) ? config_.port : -1);
-  if (port <= 0) {
-    return Error(ErrorCode::kNetwork, "cannot listen on " + config_.listen + ":" + std::to_string(config_.port) +
-                                          " (address in use or not local?)");
-  }
-  return port;
-}
+Result<int> Collector::Bind() { return server_->Bind(); }
 
 std::string_view Collector::database_kind() const {
   return store_->dialect() == SqlDialect::kSqlite ? "sqlite" : "postgresql";
@@ -364,10 +349,10 @@ std::string_view Collector::database_kind() const {
 
 int Collector::schema_version() const { return store_->schema_version(); }
 
-void Collector::Listen() { server_->listen_after_bind(); }
+void Collector::Listen() { server_->Run(); }
 
 void Collector::Stop() {
-  if (server_) server_->stop();
+  if (server_) server_->Stop();
 }
 
 }  // namespace pinion::collector

@@ -7,9 +7,9 @@
 //   …
 //   (*collector)->Stop();
 //
-// HTTP is cpp-httplib: a thread pool of blocking workers, which is the shape
-// group commit wants (a worker parks until its report's transaction commits)
-// and keeps the whole service a few hundred lines; see docs/COLLECTOR.md.
+// HTTP is Boost.Beast (http_server.h): reports are taken on one event-driven
+// I/O thread and answered when their group commit lands; queries run on a
+// few worker threads. See docs/COLLECTOR.md for why.
 #ifndef PINION_COLLECTOR_COLLECTOR_H_
 #define PINION_COLLECTOR_COLLECTOR_H_
 
@@ -25,16 +25,13 @@
 #include "pinion/policy.h"
 #include "pinion/result.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace pinion::collector {
 
 class IngestQueue;
 class ReportStore;
 class ClientRateLimiter;
 class ManifestDirectory;
+class HttpServer;
 
 struct CollectorConfig {
   std::string listen = "127.0.0.1";
@@ -47,7 +44,7 @@ struct CollectorConfig {
   std::size_t max_body = 64 * 1024;     // bytes per report body (at most kMaxReportBytes)
   double client_rate = 50;              // reports per second per client address; 0: unlimited
   double client_burst = 200;
-  std::size_t threads = 64;             // HTTP workers (one per open connection)
+  std::size_t threads = 8;              // workers for queries, manifests, the dashboard
   std::chrono::seconds read_timeout{5};  // slow clients are cut off after this
   std::chrono::seconds manifest_max_age{300};
   std::size_t max_waiting = 8192;       // reports waiting for a commit before 503
@@ -84,7 +81,7 @@ class Collector {
   std::unique_ptr<ClientRateLimiter> limiter_;
   std::unique_ptr<ManifestDirectory> manifests_;
   PolicySnapshot policy_;  // may be null
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace pinion::collector

@@ -1,5 +1,8 @@
 #include "ingest_queue.h"
 
+#include <exception>
+#include <future>
+#include <string>
 #include <vector>
 
 namespace pinion::collector {
@@ -16,19 +19,24 @@ IngestQueue::~IngestQueue() {
   writer_.join();
 }
 
-Result<std::int64_t> IngestQueue::Submit(const IncomingReport& report) {
-  Ticket ticket;
-  ticket.report = ReportStore::Prepare(report);
-  std::unique_lock<std::mutex> lock(mutex_);
+Status IngestQueue::SubmitAsync(IncomingReport report, IngestCompletion done) {
+  Ticket ticket{std::move(report), std::move(done)};
+  std::lock_guard<std::mutex> lock(mutex_);
   if (stop_) return Error(ErrorCode::kDatabase, "the collector is shutting down");
   if (waiting_.size() >= options_.max_waiting) {
     return Error(ErrorCode::kInputTooLarge, "too many reports waiting for the database");
   }
-  waiting_.push_back(&ticket);
-  work_.notify_one();
-  ticket.finished.wait(lock, [&] { return ticket.done; });
-  if (ticket.error) return *ticket.error;
-  return ticket.id;
+  waiting_.push_back(std::move(ticket));
+  // Only a report arriving at an empty queue can find the writer asleep.
+  if (waiting_.size() == 1) work_.notify_one();
+  return OkStatus();
+}
+
+Result<std::int64_t> IngestQueue::Submit(IncomingReport report) {
+  std::promise<Result<std::int64_t>> outcome;
+  auto future = outcome.get_future();
+  PINION_TRY(SubmitAsync(std::move(report), [&outcome](Result<std::int64_t> id) { outcome.set_value(std::move(id)); }));
+  return future.get();
 }
 
 void IngestQueue::WriterLoop() {
@@ -36,27 +44,27 @@ void IngestQueue::WriterLoop() {
   while (true) {
     work_.wait(lock, [this] { return stop_ || !waiting_.empty(); });
     if (waiting_.empty()) return;
-    std::vector<Ticket*> batch;
+    std::vector<Ticket> batch;
     while (!waiting_.empty() && batch.size() < options_.max_batch) {
-      batch.push_back(waiting_.front());
+      batch.push_back(std::move(waiting_.front()));
       waiting_.pop_front();
     }
     lock.unlock();
-    std::vector<PreparedReport> reports;
-    reports.reserve(batch.size());
-    // Submitters wait (and do not touch their report) until `done`.
-    for (Ticket* ticket : batch) reports.push_back(std::move(ticket->report));
-    auto ids = store_.InsertPrepared(reports);
-    lock.lock();
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (ids) {
-        batch[i]->id = (*ids)[i];
-      } else {
-        batch[i]->error = ids.error();
+    // A throw must not end the writer: every later report would wait forever.
+    Result<std::vector<std::int64_t>> ids = [&]() -> Result<std::vector<std::int64_t>> {
+      try {
+        std::vector<PreparedReport> rows;
+        rows.reserve(batch.size());
+        for (const Ticket& ticket : batch) rows.push_back(ReportStore::Prepare(ticket.report));
+        return store_.InsertPrepared(rows);
+      } catch (const std::exception& e) {
+        return Error(ErrorCode::kDatabase, std::string("storing the batch failed: ") + e.what());
       }
-      batch[i]->done = true;
-      batch[i]->finished.notify_one();
+    }();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i].done(ids ? Result<std::int64_t>((*ids)[i]) : Result<std::int64_t>(ids.error()));
     }
+    lock.lock();
     ++batches_;
     if (ids) committed_ += batch.size();
   }

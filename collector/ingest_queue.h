@@ -1,18 +1,20 @@
-// collector/ingest_queue.h — group commit: many request threads, one writer.
+// collector/ingest_queue.h — group commit: many requests, one writer.
 //
-// Each request thread hands its parsed report to Submit and waits; the writer
-// thread takes everything waiting (up to `max_batch`), inserts it in one
-// transaction, and wakes the submitters with the outcome. One durable commit
-// (one fsync) then covers a whole batch, which is how ingestion keeps up with
-// thousands of reports per second while still answering 202 only after the
-// report is on disk.
+// A request hands its report to SubmitAsync, which queues it and returns.
+// The writer thread takes everything waiting (up to `max_batch`), turns it
+// into rows (ReportStore::Prepare: compression included, kept off the I/O
+// thread that every request shares), inserts them in one transaction, and
+// then runs each report's completion with its id. One
+// durable commit (one fsync) covers a whole batch, which is how ingestion
+// keeps up with thousands of reports per second while still answering 202
+// only after the report is on disk.
 #ifndef PINION_COLLECTOR_INGEST_QUEUE_H_
 #define PINION_COLLECTOR_INGEST_QUEUE_H_
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <memory>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -23,29 +25,32 @@ namespace pinion::collector {
 
 struct IngestQueueOptions {
   std::size_t max_batch = 1024;
-  std::size_t max_waiting = 8192;  // beyond this Submit refuses at once (the HTTP layer answers 503)
+  std::size_t max_waiting = 8192;  // beyond this, submissions are refused at once (HTTP 503)
 };
+
+// IngestCompletion receives the stored report's id, or kDatabase when the
+// store failed. It runs on the writer thread: it must be quick.
+using IngestCompletion = std::function<void(Result<std::int64_t>)>;
 
 class IngestQueue {
  public:
   IngestQueue(ReportStore& store, IngestQueueOptions options = {});
-  ~IngestQueue();  // commits what is waiting, then stops
+  ~IngestQueue();  // commits what is waiting (running its completions), then stops
 
-  // Submit blocks until `report` is committed (its id) or refused: kDatabase
-  // when the store failed, kInputTooLarge when too many reports are waiting.
-  // The row is prepared (ReportStore::Prepare) on the calling thread.
-  Result<std::int64_t> Submit(const IncomingReport& report);
+  // SubmitAsync queues `report` and returns at once; `done` runs after the
+  // commit. Refused at once, without calling `done`: kDatabase while shutting
+  // down, kInputTooLarge when too many reports are waiting.
+  Status SubmitAsync(IncomingReport report, IngestCompletion done);
+  // Submit is the blocking form: the id once committed, or the error.
+  Result<std::int64_t> Submit(IncomingReport report);
 
   std::uint64_t batches() const;
   std::uint64_t committed() const;
 
  private:
   struct Ticket {
-    PreparedReport report;
-    std::condition_variable finished;  // one per ticket: a commit wakes only its own submitters
-    bool done = false;
-    std::optional<Error> error;
-    std::int64_t id = 0;
+    IncomingReport report;
+    IngestCompletion done;
   };
   void WriterLoop();
 
@@ -53,7 +58,7 @@ class IngestQueue {
   IngestQueueOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable work_;
-  std::deque<Ticket*> waiting_;
+  std::deque<Ticket> waiting_;
   bool stop_ = false;
   std::uint64_t batches_ = 0;
   std::uint64_t committed_ = 0;

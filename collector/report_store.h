@@ -100,8 +100,7 @@ struct ReportSummary {
 };
 
 // PreparedReport is a report turned into its row (body compressed) and its
-// unexpected pins: work done on the request's thread, so that the single
-// writer, which every report of the collector queues for, only runs SQL.
+// unexpected pins, ready for InsertPrepared.
 struct PreparedReport {
   std::vector<SqlValue> row;
   std::vector<std::pair<std::int64_t, std::string>> unexpected_pins;  // (minute, pin)

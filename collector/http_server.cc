@@ -1,0 +1,362 @@
+#include "http_server.h"
+
+#include <utility>  // before Boost 1.74's asio, which uses std::exchange without it (C++20, GCC 12)
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <optional>
+#include <regex>
+#include <thread>
+
+namespace pinion::collector {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+
+// One I/O thread runs every connection, so handlers need no strand; a
+// concrete executor type also spares Beast's type-erased one on every operation.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using PlainStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<PlainStream>;
+
+// Percent-decoding by libcurl; in query strings '+' is a space as well.
+std::string Unescape(std::string_view text, bool plus_is_space) {
+  std::string input(text);
+  if (plus_is_space) std::replace(input.begin(), input.end(), '+', ' ');
+  int length = 0;
+  char* decoded = curl_easy_unescape(nullptr, input.c_str(), static_cast<int>(input.size()), &length);
+  if (decoded == nullptr) return input;  // out of memory: undecoded text simply matches nothing
+  std::string out(decoded, static_cast<std::size_t>(length));
+  curl_free(decoded);
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> params;
+  while (!query.empty()) {
+    std::size_t end = query.find('&');
+    std::string_view pair = query.substr(0, end);
+    query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
+    if (pair.empty()) continue;
+    std::size_t equals = pair.find('=');
+    std::string name = Unescape(pair.substr(0, equals), true);
+    std::string value = equals == std::string_view::npos ? "" : Unescape(pair.substr(equals + 1), true);
+    params.try_emplace(std::move(name), std::move(value));  // the first of repeated names counts
+  }
+  return params;
+}
+
+bool IsPlainPath(const std::string& pattern) {
+  return pattern.find_first_of("()[]{}\\.*+?^$|") == std::string::npos;
+}
+
+struct RouteEntry {
+  std::string method;
+  std::string exact;                // plain paths: compared as strings
+  std::optional<std::regex> regex;  // patterns with groups
+  HttpServer::Dispatch dispatch;
+  HttpHandler handler;
+};
+
+}  // namespace
+
+std::string HttpRequest::Header(const std::string& lower_case_name) const {
+  auto it = headers.find(lower_case_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string HttpRequest::Param(const std::string& name) const {
+  auto it = params.find(name);
+  return it == params.end() ? std::string() : it->second;
+}
+
+HttpResponse& HttpResponse::Set(std::string name, std::string value) {
+  headers.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+HttpResponse HttpResponse::Content(int status, std::string body, std::string content_type) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  response.Set("Content-Type", std::move(content_type));
+  return response;
+}
+
+class HttpServer::Impl {
+ public:
+  explicit Impl(HttpServerOptions options)
+      : options_(std::move(options)), acceptor_(io_.get_executor()), workers_(std::max<std::size_t>(1, options_.workers)) {}
+  ~Impl() {
+    workers_.stop();
+    workers_.join();
+  }
+
+  Status SetUpTls() {
+    if (options_.tls_certificate.empty()) return OkStatus();
+    tls_.emplace(asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                      ec);
+    if (!ec) tls_->use_certificate_chain_file(options_.tls_certificate, ec);
+    if (!ec) tls_->use_private_key_file(options_.tls_key, asio::ssl::context::pem, ec);
+    if (ec) {
+      return Error(ErrorCode::kTlsSetup, "cannot load the TLS certificate chain or key: " + ec.message())
+          .WithSource(options_.tls_certificate);
+    }
+    return OkStatus();
+  }
+
+  void AddRoute(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler) {
+    RouteEntry route{std::move(method), {}, {}, dispatch, std::move(handler)};
+    if (IsPlainPath(pattern)) {
+      route.exact = pattern;
+    } else {
+      route.regex.emplace(pattern, std::regex::ECMAScript | std::regex::optimize);
+    }
+    routes_.push_back(std::move(route));
+  }
+
+  Result<int> Bind() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(options_.listen, ec);
+    tcp::endpoint endpoint(address, options_.port);
+    if (!ec) acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error(ErrorCode::kNetwork, "cannot listen on " + options_.listen + ":" + std::to_string(options_.port) +
+                                            ": " + ec.message());
+    }
+    return static_cast<int>(acceptor_.local_endpoint().port());
+  }
+
+  void Run() {
+    Accept();
+    io_.run();
+  }
+
+  void Stop() {
+    asio::post(io_, [this] {
+      boost::system::error_code ignored;
+      acceptor_.close(ignored);
+    });
+    io_.stop();
+  }
+
+  HttpResponse ErrorResponse(int status) const {
+    if (options_.error_body) return options_.error_body(status);
+    return HttpResponse::Content(status, "error " + std::to_string(status) + "\n", "text/plain");
+  }
+
+  // Runs the matching route (on this thread or a worker); answers 404 when none matches.
+  void Dispatch(HttpRequest request, HttpResponder respond) {
+    const RouteEntry* match = nullptr;
+    for (const RouteEntry& route : routes_) {
+      if (route.method != request.method) continue;
+      if (route.regex) {
+        std::smatch groups;
+        if (!std::regex_match(request.path, groups, *route.regex)) continue;
+        for (std::size_t i = 1; i < groups.size(); ++i) request.captures.push_back(groups[i].str());
+      } else if (route.exact != request.path) {
+        continue;
+      }
+      match = &route;
+      break;
+    }
+    if (match == nullptr) return respond(ErrorResponse(404));
+    auto run = [this, match, request = std::move(request), respond]() {
+      try {
+        match->handler(request, respond);
+      } catch (const std::exception&) {
+        respond(ErrorResponse(500));
+      }
+    };
+    if (match->dispatch == kOnIoThread) {
+      run();
+    } else {
+      asio::post(workers_, std::move(run));
+    }
+  }
+
+  const HttpServerOptions& options() const { return options_; }
+
+ private:
+  void Accept();
+
+  HttpServerOptions options_;
+  asio::io_context io_{1};
+  std::optional<asio::ssl::context> tls_;
+  Acceptor acceptor_;
+  asio::thread_pool workers_;
+  std::vector<RouteEntry> routes_;
+};
+
+namespace {
+
+// One connection: read a request, dispatch it, write the answer (possibly
+// much later, posted from the committing thread), repeat while keep-alive.
+// All of a session's work runs on the I/O thread.
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(HttpServer::Impl& server, Stream stream, std::string remote)
+      : server_(server), stream_(std::move(stream)), remote_(std::move(remote)) {}
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
+      Read();
+    } else {
+      Lowest().expires_after(server_.options().read_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->Read();
+                              });
+    }
+  }
+
+ private:
+  PlainStream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options().max_body);
+    parser_->header_limit(kMaxHeaderBytes);
+    Lowest().expires_after(server_.options().read_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      keep_alive_ = false;
+      return Write(server_.ErrorResponse(413));
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      keep_alive_ = false;  // unreadable HTTP: say so once, then close
+      return Write(server_.ErrorResponse(400));
+    }
+    if (ec) return Close();  // closed, timed out (a stalled client) or reset
+
+    auto& message = parser_->get();
+    keep_alive_ = message.keep_alive();
+    version_ = message.version();
+    HttpRequest request;
+    request.method = std::string(message.method_string().data(), message.method_string().size());
+    std::string_view target(message.target().data(), message.target().size());
+    std::size_t question = target.find('?');
+    request.path = Unescape(target.substr(0, question), false);
+    if (question != std::string_view::npos) request.params = ParseQuery(target.substr(question + 1));
+    for (const auto& field : message) {
+      std::string name(field.name_string().data(), field.name_string().size());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      request.headers.try_emplace(std::move(name), std::string(field.value().data(), field.value().size()));
+    }
+    request.body = std::move(message.body());
+    request.remote_address = remote_;
+    parser_.reset();
+    Lowest().expires_never();  // the handler may wait for a commit; the write re-arms the timer
+
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    HttpResponder respond = [self = this->shared_from_this(), answered](HttpResponse response) {
+      if (answered->exchange(true)) return;  // once
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+    };
+    server_.Dispatch(std::move(request), std::move(respond));
+  }
+
+  void Write(HttpResponse answer) {
+    response_ = {};
+    response_.result(static_cast<unsigned>(answer.status));
+    response_.version(version_);
+    for (auto& [name, value] : answer.headers) response_.set(name, value);
+    response_.body() = std::move(answer.body);
+    response_.keep_alive(keep_alive_);
+    response_.prepare_payload();
+    Lowest().expires_after(server_.options().read_timeout);
+    http::async_write(stream_, response_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec || !self->keep_alive_) return self->Close();
+      self->Read();
+    });
+  }
+
+  void Close() {
+    if constexpr (std::is_same_v<Stream, PlainStream>) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(Socket::shutdown_send, ignored);
+    } else {
+      Lowest().expires_after(std::chrono::seconds(1));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Lowest().close(); });
+    }
+  }
+
+  HttpServer::Impl& server_;
+  Stream stream_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept([this](beast::error_code ec, Socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);  // answers are small: no Nagle/delayed-ACK stalls
+      std::string remote = socket.remote_endpoint(ignored).address().to_string();
+      if (tls_) {
+        std::make_shared<Session<TlsStream>>(*this, TlsStream(PlainStream(std::move(socket)), *tls_), std::move(remote))
+            ->Start();
+      } else {
+        std::make_shared<Session<PlainStream>>(*this, PlainStream(std::move(socket)), std::move(remote))->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options) {
+  if (options.tls_certificate.empty() != options.tls_key.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "HTTPS needs both a TLS certificate chain and its key");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options));
+  PINION_TRY(impl->SetUpTls());
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+
+void HttpServer::Route(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler) {
+  impl_->AddRoute(std::move(method), pattern, dispatch, std::move(handler));
+}
+
+Result<int> HttpServer::Bind() { return impl_->Bind(); }
+void HttpServer::Run() { impl_->Run(); }
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace pinion::collector

@@ -1,0 +1,99 @@
+// collector/http_server.h — the collector's HTTP(S) server, on Boost.Beast.
+//
+// One I/O thread drives every connection (event-driven: no thread per
+// connection and no thread wake-up per request). Routes marked kOnIoThread
+// run there and must not block: report ingestion parses, queues the report
+// for group commit and answers when the commit lands, from the committing
+// thread. Other routes block on database queries and run on a small pool of
+// worker threads. Why not a thread per connection: on two cores, parking and
+// waking a worker around every commit cost more CPU than the insert itself
+// (docs/COLLECTOR.md, "HTTP").
+//
+//   HttpServer server(options);
+//   server.Route("GET", "/healthz", HttpServer::kOnWorker, [](const HttpRequest&, HttpResponder respond) {
+//     respond(HttpResponse::Text(200, "ok"));
+//   });
+//   int port = *server.Bind();
+//   server.Run();  // until Stop()
+#ifndef PINION_COLLECTOR_HTTP_SERVER_H_
+#define PINION_COLLECTOR_HTTP_SERVER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pinion/result.h"
+
+namespace pinion::collector {
+
+struct HttpRequest {
+  std::string method;
+  std::string path;                           // without the query
+  std::map<std::string, std::string> params;  // query parameters, percent-decoded
+  std::vector<std::string> captures;          // the route pattern's groups
+  std::string body;
+  std::string remote_address;
+  std::map<std::string, std::string> headers;  // names lower-cased
+
+  std::string Header(const std::string& lower_case_name) const;
+  bool HasParam(const std::string& name) const { return params.contains(name); }
+  std::string Param(const std::string& name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  HttpResponse& Set(std::string name, std::string value);
+  static HttpResponse Content(int status, std::string body, std::string content_type);
+};
+
+// HttpResponder sends the response; call it exactly once, from any thread.
+using HttpResponder = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
+// HttpErrorBody makes the body of a response the server itself gives (404,
+// 413, 400 for unreadable HTTP, 500 when a handler throws).
+using HttpErrorBody = std::function<HttpResponse(int status)>;
+
+struct HttpServerOptions {
+  std::string listen = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: any free port
+  std::string tls_certificate;  // PEM chain; with tls_key: HTTPS only
+  std::string tls_key;
+  std::size_t max_body = 64 * 1024;
+  std::chrono::seconds read_timeout{5};  // per request, and for the TLS handshake
+  std::size_t workers = 8;
+  HttpErrorBody error_body;
+};
+
+class HttpServer {
+ public:
+  enum Dispatch { kOnIoThread, kOnWorker };
+
+  static Result<std::unique_ptr<HttpServer>> Create(HttpServerOptions options);
+  ~HttpServer();
+
+  // Route serves `method` requests whose path matches `pattern` (an
+  // ECMAScript regex matched against the whole path). First match wins.
+  void Route(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler);
+
+  Result<int> Bind();  // opens the listening socket; returns the port
+  void Run();          // serves until Stop (blocking)
+  void Stop();         // from any thread
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pinion::collector
+
+#endif  // PINION_COLLECTOR_HTTP_SERVER_H_
