@@ -198,7 +198,7 @@ void Collector::Route() {
 
   // On the I/O thread: nothing here blocks. The answer goes out when the
   // report's group commit lands (from the writer thread).
-  server.Route("POST", "/v1/reports", HttpServer::kOnIoThread, [this](const HttpRequest& request, Respond respond) {
+  server.Route("POST", "/v1/reports", HttpServer::kOnIoThread, [this](HttpRequest& request, Respond respond) {
     int retry_after = 1;
     if (!limiter_->Allow(request.remote_address, &retry_after)) {
       return respond(ErrorResponse(429, "rate_limited", "too many reports from this address; retry later")
@@ -209,7 +209,7 @@ void Collector::Route() {
     }
     auto report = ParseReport(request.body);
     if (!report) return respond(ErrorResponse(400, report.error()));
-    Status queued = ingest_->SubmitAsync({std::move(*report), request.remote_address, clock_->Now(), request.body},
+    Status queued = ingest_->SubmitAsync({std::move(*report), request.remote_address, clock_->Now(), std::move(request.body)},
                                          [respond](Result<std::int64_t> id) {
                                            if (!id) return respond(ErrorResponse(503, id.error()).Set("Retry-After", "1"));
                                            respond(JsonResponse({{"id", *id}}, 202));
@@ -217,7 +217,7 @@ void Collector::Route() {
     if (!queued) respond(ErrorResponse(503, queued.error()).Set("Retry-After", "1"));
   });
 
-  server.Route("GET", "/v1/reports", HttpServer::kOnWorker, [this](const HttpRequest& request, Respond respond) {
+  server.Route("GET", "/v1/reports", HttpServer::kOnWorker, [this](HttpRequest& request, Respond respond) {
     ReportQuery query;
     if (request.HasParam("host")) query.host = request.Param("host");
     if (request.HasParam("reason")) query.reason = request.Param("reason");
@@ -243,14 +243,14 @@ void Collector::Route() {
   });
 
   server.Route("GET", R"(/v1/reports/(\d{1,18}))", HttpServer::kOnWorker,
-               [this](const HttpRequest& request, Respond respond) {
+               [this](HttpRequest& request, Respond respond) {
                  auto body = store_->Body(std::stoll(request.captures[0]));
                  if (!body) return respond(ErrorResponse(503, body.error()));
                  if (!body->has_value()) return respond(ErrorResponse(404, "not_found", "no report with this id"));
                  respond(HttpResponse::Content(200, std::move(**body), "application/json").Set("Cache-Control", "no-store"));
                });
 
-  server.Route("GET", "/v1/summary", HttpServer::kOnWorker, [this](const HttpRequest& request, Respond respond) {
+  server.Route("GET", "/v1/summary", HttpServer::kOnWorker, [this](HttpRequest& request, Respond respond) {
     TimePoint now = clock_->Now();
     auto since = TimeParam(request, "since");
     auto until = TimeParam(request, "until");
@@ -284,7 +284,7 @@ void Collector::Route() {
                           {"top_unexpected_pins", pins}}));
   });
 
-  server.Route("GET", "/healthz", HttpServer::kOnWorker, [this](const HttpRequest&, Respond respond) {
+  server.Route("GET", "/healthz", HttpServer::kOnWorker, [this](HttpRequest&, Respond respond) {
     Status ping = store_->Ping();
     std::string database(database_kind());
     if (!ping.ok()) {
@@ -299,7 +299,7 @@ void Collector::Route() {
   });
 
   server.Route("GET", R"(/v1/manifests/([^/]+))", HttpServer::kOnWorker,
-               [this](const HttpRequest& request, Respond respond) {
+               [this](HttpRequest& request, Respond respond) {
     const std::string& name = request.captures[0];
     if (!manifests_) return respond(ErrorResponse(404, "not_found", "this collector serves no manifests"));
     if (!ManifestDirectory::IsValidName(name)) {
@@ -322,7 +322,7 @@ void Collector::Route() {
     respond(std::move(response));
   });
 
-  server.Route("GET", "/", HttpServer::kOnWorker, [this](const HttpRequest&, Respond respond) {
+  server.Route("GET", "/", HttpServer::kOnWorker, [this](HttpRequest&, Respond respond) {
     DashboardData data;
     data.now = clock_->Now();
     data.window_start = data.now - std::chrono::hours(47);

@@ -182,7 +182,7 @@ class HttpServer::Impl {
       break;
     }
     if (match == nullptr) return respond(ErrorResponse(404));
-    auto run = [this, match, request = std::move(request), respond]() {
+    auto run = [this, match, request = std::move(request), respond]() mutable {
       try {
         match->handler(request, respond);
       } catch (const std::exception&) {

@@ -10,7 +10,7 @@
 // (docs/COLLECTOR.md, "HTTP").
 //
 //   HttpServer server(options);
-//   server.Route("GET", "/healthz", HttpServer::kOnWorker, [](const HttpRequest&, HttpResponder respond) {
+//   server.Route("GET", "/healthz", HttpServer::kOnWorker, [](HttpRequest&, HttpResponder respond) {
 //     respond(HttpResponse::Text(200, "ok"));
 //   });
 //   int port = *server.Bind();
@@ -56,7 +56,9 @@ struct HttpResponse {
 
 // HttpResponder sends the response; call it exactly once, from any thread.
 using HttpResponder = std::function<void(HttpResponse)>;
-using HttpHandler = std::function<void(const HttpRequest&, HttpResponder)>;
+// A handler may take what it needs out of the request (it is the handler's
+// alone during the call) and answer now or later through the responder.
+using HttpHandler = std::function<void(HttpRequest&, HttpResponder)>;
 // HttpErrorBody makes the body of a response the server itself gives (404,
 // 413, 400 for unreadable HTTP, 500 when a handler throws).
 using HttpErrorBody = std::function<HttpResponse(int status)>;

@@ -20,7 +20,7 @@ IngestQueue::~IngestQueue() {
 }
 
 Status IngestQueue::SubmitAsync(IncomingReport report, IngestCompletion done) {
-  Ticket ticket{std::move(report), std::move(done)};
+  Ticket ticket{ReportStore::Prepare(report), std::move(done)};
   std::lock_guard<std::mutex> lock(mutex_);
   if (stop_) return Error(ErrorCode::kDatabase, "the collector is shutting down");
   if (waiting_.size() >= options_.max_waiting) {
@@ -55,7 +55,7 @@ void IngestQueue::WriterLoop() {
       try {
         std::vector<PreparedReport> rows;
         rows.reserve(batch.size());
-        for (const Ticket& ticket : batch) rows.push_back(ReportStore::Prepare(ticket.report));
+        for (Ticket& ticket : batch) rows.push_back(std::move(ticket.report));
         return store_.InsertPrepared(rows);
       } catch (const std::exception& e) {
         return Error(ErrorCode::kDatabase, std::string("storing the batch failed: ") + e.what());

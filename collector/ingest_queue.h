@@ -1,10 +1,11 @@
 // collector/ingest_queue.h — group commit: many requests, one writer.
 //
-// A request hands its report to SubmitAsync, which queues it and returns.
-// The writer thread takes everything waiting (up to `max_batch`), turns it
-// into rows (ReportStore::Prepare: compression included, kept off the I/O
-// thread that every request shares), inserts them in one transaction, and
-// then runs each report's completion with its id. One
+// A request hands its report to SubmitAsync, which turns it into its row on
+// the calling thread (ReportStore::Prepare, compression included) and queues
+// it. The writer thread takes everything waiting (up to `max_batch`), inserts
+// it in one transaction, and then runs each report's completion with its id.
+// Every report passes through the one writer, so it does nothing but SQL:
+// with compression there, the writer limited ingestion (docs/BENCHMARKS.md). One
 // durable commit (one fsync) covers a whole batch, which is how ingestion
 // keeps up with thousands of reports per second while still answering 202
 // only after the report is on disk.
@@ -37,8 +38,8 @@ class IngestQueue {
   IngestQueue(ReportStore& store, IngestQueueOptions options = {});
   ~IngestQueue();  // commits what is waiting (running its completions), then stops
 
-  // SubmitAsync queues `report` and returns at once; `done` runs after the
-  // commit. Refused at once, without calling `done`: kDatabase while shutting
+  // SubmitAsync prepares and queues `report` and returns; `done` runs after
+  // the commit. Refused at once, without calling `done`: kDatabase while shutting
   // down, kInputTooLarge when too many reports are waiting.
   Status SubmitAsync(IncomingReport report, IngestCompletion done);
   // Submit is the blocking form: the id once committed, or the error.
@@ -49,7 +50,7 @@ class IngestQueue {
 
  private:
   struct Ticket {
-    IncomingReport report;
+    PreparedReport report;
     IngestCompletion done;
   };
   void WriterLoop();

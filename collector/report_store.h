@@ -100,7 +100,8 @@ struct ReportSummary {
 };
 
 // PreparedReport is a report turned into its row (body compressed) and its
-// unexpected pins, ready for InsertPrepared.
+// unexpected pins, ready for InsertPrepared: work done before the report
+// queues for the single writer.
 struct PreparedReport {
   std::vector<SqlValue> row;
   std::vector<std::pair<std::int64_t, std::string>> unexpected_pins;  // (minute, pin)

@@ -129,10 +129,12 @@ class Members {
     }
     out.reserve(items.size());
     for (element item : items) {
-      std::string field = Item(key, out.size());
-      if (item.type() != element_type::STRING) return SchemaError(field, "expected a string");
+      if (item.type() != element_type::STRING) return SchemaError(Item(key, out.size()), "expected a string");
       std::string_view text = StringOf(item);
-      if (text.size() > max_length) return Error(ErrorCode::kInputTooLarge, "longer than " + std::to_string(max_length)).WithField(field);
+      if (text.size() > max_length) {
+        return Error(ErrorCode::kInputTooLarge, "longer than " + std::to_string(max_length))
+            .WithField(Item(key, out.size()));
+      }
       out.push_back(text);
     }
     return out;

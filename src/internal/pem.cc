@@ -2,14 +2,22 @@
 
 #include <openssl/evp.h>
 
+#include <array>
 #include <string>
+#include <string_view>
 
 namespace pinion::internal {
 namespace {
 
-bool IsBase64Alphabet(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
+// Which bytes may appear on a base64 line (the alphabet and '=' padding):
+// one table look-up per byte, as every report carries several kilobytes.
+constexpr std::array<bool, 256> kBase64LineBytes = [] {
+  std::array<bool, 256> table{};
+  for (char c : std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}();
 
 int Base64Value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -47,7 +55,7 @@ Result<std::vector<std::uint8_t>> DecodeStrictPem(std::string_view text, std::st
   base64.reserve(rest.size());
   for (std::size_t line = 2; !rest.starts_with(end); ++line) {
     std::size_t length = 0;
-    while (length < rest.size() && (IsBase64Alphabet(rest[length]) || rest[length] == '=')) ++length;
+    while (length < rest.size() && kBase64LineBytes[static_cast<unsigned char>(rest[length])]) ++length;
     if (length == rest.size()) return PemError("no \"" + end + "\" line");
     base64.append(rest.substr(0, length));
     rest.remove_prefix(length);
