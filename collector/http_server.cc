@@ -157,6 +157,7 @@ class HttpServer::Impl {
     asio::post(io_, [this] {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
+      accept_pause_.cancel();
     });
     io_.stop();
   }
@@ -202,9 +203,11 @@ class HttpServer::Impl {
   void Accept();
 
   HttpServerOptions options_;
+  std::optional<asio::ssl::context> tls_;  // outlives io_, whose queued handlers may hold TLS sessions
   asio::io_context io_{1};
-  std::optional<asio::ssl::context> tls_;
   Acceptor acceptor_;
+  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>
+      accept_pause_{io_.get_executor()};
   asio::thread_pool workers_;
   std::vector<RouteEntry> routes_;
 };
@@ -240,8 +243,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(server_.options().max_body);
     parser_->header_limit(kMaxHeaderBytes);
     Lowest().expires_after(server_.options().read_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+  }
+
+  // A client that sent "Expect: 100-continue" (libcurl does for bodies over
+  // 1 KiB) waits for a 100 before sending its body: answer it, then read on.
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    auto read_body = [self = this->shared_from_this()] {
+      http::async_read(self->stream_, self->buffer_, *self->parser_,
+                       [self](beast::error_code read_ec, std::size_t) { self->OnRead(read_ec); });
+    };
+    if (parser_->is_done() || !beast::iequals(parser_->get()[http::field::expect], "100-continue")) return read_body();
+    continue_.emplace(http::status::continue_, parser_->get().version());
+    http::async_write(stream_, *continue_, [self = this->shared_from_this(), read_body](beast::error_code write_ec,
+                                                                                         std::size_t) {
+      if (write_ec) return self->Close();
+      read_body();
+    });
   }
 
   void OnRead(beast::error_code ec) {
@@ -314,6 +334,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::string remote_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
   http::response<http::string_body> response_;
   bool keep_alive_ = false;
   unsigned version_ = 11;
@@ -324,16 +345,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 void HttpServer::Impl::Accept() {
   acceptor_.async_accept([this](beast::error_code ec, Socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);  // answers are small: no Nagle/delayed-ACK stalls
-      std::string remote = socket.remote_endpoint(ignored).address().to_string();
-      if (tls_) {
-        std::make_shared<Session<TlsStream>>(*this, TlsStream(PlainStream(std::move(socket)), *tls_), std::move(remote))
-            ->Start();
-      } else {
-        std::make_shared<Session<PlainStream>>(*this, PlainStream(std::move(socket)), std::move(remote))->Start();
-      }
+    if (ec) {
+      // Out of file descriptors (or similar): retrying at once would spin.
+      accept_pause_.expires_after(std::chrono::milliseconds(50));
+      accept_pause_.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);  // answers are small: no Nagle/delayed-ACK stalls
+    std::string remote = socket.remote_endpoint(ignored).address().to_string();
+    if (tls_) {
+      std::make_shared<Session<TlsStream>>(*this, TlsStream(PlainStream(std::move(socket)), *tls_), std::move(remote))
+          ->Start();
+    } else {
+      std::make_shared<Session<PlainStream>>(*this, PlainStream(std::move(socket)), std::move(remote))->Start();
     }
     Accept();
   });

@@ -4,7 +4,8 @@
 #   1. GCC build, warnings as errors: unit, handshake, CLI, demo and fuzz-corpus replay tests.
 #   2. clang + AddressSanitizer + UndefinedBehaviorSanitizer: the same tests again, then
 #      every libFuzzer target for FUZZ_SECONDS (default 30) each.
-#   3. clang + ThreadSanitizer: the concurrency tests (policy swaps under load, handshakes, reporter).
+#   3. clang + ThreadSanitizer: the concurrency tests (policy swaps under load, handshakes, reporter,
+#      the collector's I/O thread, workers and group-commit writer on SQLite).
 # Environment: JOBS (default: nproc), FUZZ_SECONDS, SKIP_SANITIZERS=1 for a quick run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,6 @@ done
 stage "3/3 clang ThreadSanitizer: concurrency tests"
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPINION_SANITIZE=thread -DPINION_TESTDATA_DIR="$testdata"
-cmake --build build-tsan -j "$jobs" --target pinion_core_test pinion_openssl_test
+cmake --build build-tsan -j "$jobs" --target pinion_core_test pinion_openssl_test pinion_collector_test
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" ctest --test-dir build-tsan -j "$jobs" --output-on-failure --timeout 600 \
-  -R 'Concurrent|EnforcerTest|ReporterTest'
+  -R 'Concurrent|EnforcerTest|ReporterTest|CollectorTest.*/sqlite'

@@ -434,6 +434,12 @@ class RawConnection {
   bool Send(const std::string& bytes) {
     return send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
   }
+  // What the server has sent so far (waits for at least one byte).
+  std::string ReadSome() {
+    char buffer[4096];
+    ssize_t received = recv(fd_, buffer, sizeof(buffer), 0);
+    return received > 0 ? std::string(buffer, static_cast<std::size_t>(received)) : "";
+  }
   // Everything the server sends until it closes the connection; nullopt
   // when it is still open after the receive timeout.
   std::optional<std::string> ReadToEnd() {
@@ -493,6 +499,23 @@ TEST_P(CollectorTest, ServesManyConnectionsAtOnce) {
   auto health = Json::parse(running.Client().Get("/healthz")->body);
   EXPECT_EQ(health["ingest"]["reports"], 300);
   EXPECT_LT(health["ingest"]["commits"].get<int>(), 300);  // reports shared commits
+}
+
+// libcurl sends "Expect: 100-continue" with bodies over 1 KiB and waits for
+// the 100 before sending the body: the collector answers it at once.
+TEST_P(CollectorTest, AnswersExpectContinue) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 0}, &clock);
+  std::string body = Body("a.example.test");
+  RawConnection connection(running.port());
+  ASSERT_TRUE(connection.connected());
+  ASSERT_TRUE(connection.Send("POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " + std::to_string(body.size()) +
+                              "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"));
+  EXPECT_EQ(connection.ReadSome(), "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(connection.Send(body));
+  EXPECT_TRUE(connection.ReadToEnd().value_or("").starts_with("HTTP/1.1 202")) << "no 202 after the body";
+  EXPECT_EQ(*running.collector().store().Count(), 1);
 }
 
 // What is not HTTP gets one 400 and a closed connection; the service goes on.
