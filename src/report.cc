@@ -4,15 +4,11 @@
 
 #include "internal/crypto.h"
 #include "pinion/certificate_info.h"
-#include "pinion/der.h"
 #include "pinion/host_pattern.h"
-#include "pinion/pin_formats.h"
 #include "pinion/pin_source.h"
 
 namespace pinion {
 namespace {
-
-using Json = nlohmann::json;
 
 std::string HpkpPin(const Pin& pin) { return "pin-sha256=\"" + pin.Base64() + "\""; }
 

@@ -10,7 +10,6 @@
 #include <deque>
 
 #include "internal/pem.h"
-#include "pinion/certificate_info.h"
 #include "pinion/der.h"
 #include "pinion/host_pattern.h"
 #include "pinion/pin_formats.h"
