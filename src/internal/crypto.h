@@ -2,6 +2,7 @@
 #ifndef PINION_SRC_INTERNAL_CRYPTO_H_
 #define PINION_SRC_INTERNAL_CRYPTO_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -23,6 +24,17 @@ std::size_t Digest(HashAlgorithm algorithm, std::span<const std::uint8_t> data,
 std::string Sha256Hex(std::string_view data);
 // Base64Encode writes padded standard base64.
 std::string Base64Encode(std::span<const std::uint8_t> data);
+
+// IsBase64Char: one of the 64 characters of standard base64 (not '='). A
+// table, inline: report chains put kilobytes of base64 through it per body.
+inline constexpr std::array<bool, 256> kBase64Alphabet = [] {
+  std::array<bool, 256> table{};
+  for (char letter : std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")) {
+    table[static_cast<unsigned char>(letter)] = true;
+  }
+  return table;
+}();
+inline bool IsBase64Char(char c) { return kBase64Alphabet[static_cast<unsigned char>(c)]; }
 
 // Base64DecodeStrict accepts only canonical padded standard base64: no
 // whitespace, no base64url, no missing padding, no non-zero trailing bits.

@@ -1,30 +1,12 @@
 #include "internal/pem.h"
 
-#include <openssl/evp.h>
+#include "internal/crypto.h"
 
-#include <array>
 #include <string>
 #include <string_view>
 
 namespace pinion::internal {
 namespace {
-
-// Which bytes may appear on a base64 line (the alphabet and '=' padding):
-// one table look-up per byte, as every report carries several kilobytes.
-constexpr std::array<bool, 256> kBase64LineBytes = [] {
-  std::array<bool, 256> table{};
-  for (char c : std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")) {
-    table[static_cast<unsigned char>(c)] = true;
-  }
-  return table;
-}();
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  return c == '+' ? 62 : 63;
-}
 
 Error PemError(std::string reason) { return Error(ErrorCode::kCertificateParse, std::move(reason)); }
 
@@ -55,7 +37,7 @@ Result<std::vector<std::uint8_t>> DecodeStrictPem(std::string_view text, std::st
   base64.reserve(rest.size());
   for (std::size_t line = 2; !rest.starts_with(end); ++line) {
     std::size_t length = 0;
-    while (length < rest.size() && kBase64LineBytes[static_cast<unsigned char>(rest[length])]) ++length;
+    while (length < rest.size() && (IsBase64Char(rest[length]) || rest[length] == '=')) ++length;
     if (length == rest.size()) return PemError("no \"" + end + "\" line");
     base64.append(rest.substr(0, length));
     rest.remove_prefix(length);
@@ -65,20 +47,9 @@ Result<std::vector<std::uint8_t>> DecodeStrictPem(std::string_view text, std::st
   TakeLineBreak(rest);
   if (!rest.empty()) return PemError("text after the \"" + end + "\" line");
 
-  std::size_t padding = 0;
-  while (padding < base64.size() && base64[base64.size() - 1 - padding] == '=') ++padding;
-  if (base64.empty() || base64.size() % 4 != 0 || padding > 2) return PemError("the base64 body is not whole 4-character groups");
-  if (base64.find('=') < base64.size() - padding) return PemError("'=' inside the base64 body");
-  // Canonical: the bits that the padding drops must be zero.
-  int last = Base64Value(base64[base64.size() - 1 - padding]);
-  if ((padding == 1 && (last & 0x3) != 0) || (padding == 2 && (last & 0xF) != 0)) {
-    return PemError("non-canonical base64 (stray bits before the padding)");
-  }
-  std::vector<std::uint8_t> der(base64.size() / 4 * 3);
-  int decoded = EVP_DecodeBlock(der.data(), reinterpret_cast<const unsigned char*>(base64.data()),
-                                static_cast<int>(base64.size()));
-  if (decoded < 0) return PemError("invalid base64");
-  der.resize(static_cast<std::size_t>(decoded) - padding);
+  // The same canonical base64 as pins: one DER, one PEM text.
+  auto der = Base64DecodeStrict(base64);
+  if (!der) return PemError("the base64 body: " + der.error().message());
   return der;
 }
 
