@@ -110,6 +110,8 @@ class Members {
 
   Result<std::optional<TimePoint>> Time(std::string_view key, bool required) const {
     PINION_ASSIGN_OR_RETURN(std::string text, String(key, required, 64));
+    // "" is "not given" for an optional time, never a value for a required one.
+    if (text.empty() && required) return SchemaError(Field(key), "must be an RFC 3339 time, not empty");
     if (text.empty()) return std::optional<TimePoint>();
     auto parsed = ParseTimestamp(text);
     if (!parsed) return std::move(parsed).error().WithField(Field(key));

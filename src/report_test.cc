@@ -140,6 +140,7 @@ TEST_F(ReportTest, MalformedBodiesAreRefusedWithTheField) {
       {[](nlohmann::json& j) { j["port"] = 70000; }, ErrorCode::kPolicySchema, "port"},
       {[](nlohmann::json& j) { j["port"] = "443"; }, ErrorCode::kPolicySchema, "port"},
       {[](nlohmann::json& j) { j["date-time"] = "yesterday"; }, ErrorCode::kPolicyDate, "date-time"},
+      {[](nlohmann::json& j) { j["date-time"] = ""; }, ErrorCode::kPolicySchema, "date-time"},  // fuzzer find
       {[](nlohmann::json& j) { j["known-pins"] = {"pin-sha1=\"x\""}; }, ErrorCode::kPinSyntax, "known-pins[0]"},
       {[](nlohmann::json& j) { j["validated-certificate-chain"] = {"not a certificate"}; }, ErrorCode::kCertificateParse,
        "validated-certificate-chain[0]"},
