@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <vector>
 
 namespace pinion {
 namespace {
@@ -58,6 +60,73 @@ Status ValidateLabels(std::string_view original, std::string_view name) {
   return OkStatus();
 }
 
+// The WHATWG URL parser ("ends in a number") and inet_aton read a name whose
+// last label is a decimal number or 0x-hex as an IPv4 address, while DNS and
+// inet_pton read it as a name: '127.1' would escape a rule for 127.0.0.1 in
+// one reader and reach 127.0.0.1 in another. Such names are refused outright.
+bool EndsInNumber(std::string_view name) {
+  std::string_view last = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
+  if (last.empty()) return false;
+  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
+  if (last.size() < 2 || last[0] != '0' || (last[1] != 'x' && last[1] != 'X')) return false;
+  return std::all_of(last.begin() + 2, last.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
+// The address a WHATWG/inet_aton reader takes `name` for (1 to 4 parts,
+// decimal, 0-octal or 0x-hex, the last part filling the remaining bytes), or
+// nullopt when it is no address at all. Only used to word the error.
+std::optional<std::uint32_t> LenientIpv4(std::string_view name) {
+  std::vector<std::uint64_t> parts;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t end = name.find('.', start);
+    std::string_view part = name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (part.empty() || part.size() > 12) return std::nullopt;
+    int base = 10;
+    if (part.size() >= 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
+      base = 16;
+      part.remove_prefix(2);
+    } else if (part.size() >= 2 && part[0] == '0') {
+      base = 8;
+      part.remove_prefix(1);
+    }
+    std::uint64_t value = 0;
+    for (char c : part) {
+      int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+      if (digit >= base) return std::nullopt;
+      value = value * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(digit);
+    }
+    parts.push_back(value);
+    if (parts.size() > 4) return std::nullopt;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  std::uint64_t address = 0;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (parts[i] > 255) return std::nullopt;
+    address |= parts[i] << (8 * (3 - i));
+  }
+  std::uint64_t last_limit = std::uint64_t{1} << (8 * (5 - parts.size()));
+  if (parts.back() >= last_limit) return std::nullopt;
+  return static_cast<std::uint32_t>(address | parts.back());
+}
+
+Error NumericHostError(std::string_view original, std::string_view name) {
+  std::string hint = "write an IPv4 address in the canonical dotted-quad form (four decimal numbers "
+                     "0-255 without leading zeros, e.g. 192.0.2.1), or a DNS name whose last label "
+                     "is not a number";
+  if (auto address = LenientIpv4(name)) {
+    hint = "write it in the canonical dotted-quad form: " + std::to_string(*address >> 24) + "." +
+           std::to_string((*address >> 16) & 255) + "." + std::to_string((*address >> 8) & 255) + "." +
+           std::to_string(*address & 255);
+  }
+  return HostError(original,
+                   "ends in a number, so URL parsers and inet_aton read it as an IPv4 address while DNS "
+                   "reads it as a name; " + hint);
+}
+
 const psl_ctx_t* PublicSuffixList() {
   // psl_latest picks the newer of libpsl's built-in list and the system's
   // /usr/share/publicsuffix copy; both are read-only after loading.
@@ -91,10 +160,23 @@ Result<std::string> NormalizeHostName(std::string_view host) {
     }
     return ip;
   }
-  if (host.ends_with('.')) host.remove_suffix(1);
+  bool trailing_dot = host.ends_with('.');
+  if (trailing_dot) host.remove_suffix(1);
   if (host.empty()) return HostError(original, "empty host name");
   if (host.size() > 4 * kMaxHostLength) return HostError(original, "host name too long");
-  if (std::string ip = CanonicalIp(host); !ip.empty()) return ip;
+  if (std::string ip = CanonicalIp(host); !ip.empty()) {
+    // An IP literal is taken only as written canonically; "127.0.0.1." is a
+    // DNS query to getaddrinfo, not the address.
+    if (trailing_dot) {
+      return HostError(original, std::string("an IP address takes no trailing dot; write it in the canonical ") +
+                                     (ip.find(':') == std::string::npos ? "dotted-quad " : "") + "form: " + ip);
+    }
+    // IPv6 has one grammar every reader agrees on (RFC 4291), so "::0001" or
+    // "0:0::1" can only mean one address: rendered canonically (RFC 5952).
+    // IPv4 forms other than the dotted quad are not read alike everywhere.
+    if (ip.find(':') == std::string::npos && ip != host) return NumericHostError(original, host);
+    return ip;
+  }
 
   bool ascii = std::all_of(host.begin(), host.end(),
                            [](char c) { return static_cast<unsigned char>(c) < 0x80; });
@@ -117,6 +199,8 @@ Result<std::string> NormalizeHostName(std::string_view host) {
     name = output;
     idn2_free(output);
   }
+  // After IDNA: a U-label may map to digits (full-width "１２７").
+  if (EndsInNumber(name)) return NumericHostError(original, name);
   PINION_TRY(ValidateLabels(original, name));
   return name;
 }

@@ -29,6 +29,75 @@ TEST(HostPatternTest, NormalizeHostName) {
   EXPECT_FALSE(NormalizeHostName(std::string(300, 'a')).ok());
 }
 
+// Names that WHATWG URL parsers and inet_aton read as IPv4 addresses but DNS
+// reads as names: a rule for 127.0.0.1 must not be sidestepped by '127.1'.
+TEST(HostPatternTest, NonCanonicalIpv4IsRefusedWithTheCanonicalForm) {
+  struct Case {
+    const char* host;
+    const char* says;  // part of the message
+  };
+  for (const Case& c : std::vector<Case>{
+           {"127.1", "dotted-quad form: 127.0.0.1"},
+           {"127.0.1", "127.0.0.1"},
+           {"0x7f.0.0.1", "127.0.0.1"},
+           {"0X7F.0.0.1", "127.0.0.1"},
+           {"0x7f000001", "127.0.0.1"},
+           {"0177.0.0.1", "127.0.0.1"},
+           {"01.2.3.4", "1.2.3.4"},
+           {"1.02.3.4", "1.2.3.4"},
+           {"16909060", "1.2.3.4"},
+           {"127.1.", "127.0.0.1"},
+           {"127.0.0.1.", "dotted-quad form: 127.0.0.1"},
+           {"0", "0.0.0.0"},
+           {"0x", "0.0.0.0"},
+           {"example.0x1f", "dotted-quad"},
+           {"999.0.0.1", "dotted-quad"},
+           {"1.2.3.4.5", "dotted-quad"},
+           {"example.123", "dotted-quad"},
+           {"\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1", "dotted-quad"},  // full-width digits
+       }) {
+    auto result = NormalizeHostName(c.host);
+    ASSERT_FALSE(result.ok()) << c.host << " → " << *result;
+    EXPECT_EQ(result.error().code(), ErrorCode::kHostSyntax) << c.host;
+    EXPECT_NE(result.error().message().find(c.says), std::string::npos) << result.error().ToString();
+    // The same refusal in a policy: the rule would silently never apply.
+    auto pattern = HostPattern::Parse(c.host, false);
+    ASSERT_FALSE(pattern.ok()) << c.host;
+    EXPECT_EQ(pattern.error().code(), ErrorCode::kHostSyntax) << c.host;
+  }
+  EXPECT_EQ(HostPattern::Parse("**.0x7f", false).error().code(), ErrorCode::kHostSyntax);
+  EXPECT_EQ(HostPattern::Parse("*.1", false).error().code(), ErrorCode::kHostSyntax);
+}
+
+TEST(HostPatternTest, NamesWithNumericLabelsAndCanonicalAddressesStillWork) {
+  for (const char* name : {"1password.com", "123.example.com", "0x.example.com", "example.0xg", "a.b.1e",
+                           "1.2.3.example", "0x7f.example.com", "xn--80ak6aa92e.com"}) {
+    auto result = NormalizeHostName(name);
+    ASSERT_TRUE(result.ok()) << name << ": " << result.error().ToString();
+    EXPECT_EQ(*result, name);
+  }
+  EXPECT_EQ(*NormalizeHostName("10.0.0.1"), "10.0.0.1");
+  EXPECT_EQ(*NormalizeHostName("0.0.0.0"), "0.0.0.0");
+  EXPECT_EQ(*NormalizeHostName("255.255.255.255"), "255.255.255.255");
+  // IPv6 has one grammar every reader shares: any valid spelling is the same
+  // address, rendered in RFC 5952 form.
+  EXPECT_EQ(*NormalizeHostName("::0001"), "::1");
+  EXPECT_EQ(*NormalizeHostName("[::0001]"), "::1");
+  EXPECT_EQ(*NormalizeHostName("[2001:DB8::A]"), "2001:db8::a");
+  EXPECT_EQ(*NormalizeHostName("2001:0db8:0000:0000:0000:0000:0000:000a"), "2001:db8::a");
+  EXPECT_EQ(*NormalizeHostName("::FFFF:192.0.2.1"), "::ffff:192.0.2.1");
+  for (const char* bad : {"::1.", "[::1].", "::ffff:127.1", "::ffff:01.2.3.4", "fe80::1%eth0", "[::1", "1::2::3"}) {
+    auto result = NormalizeHostName(bad);
+    ASSERT_FALSE(result.ok()) << bad << " → " << *result;
+    EXPECT_EQ(result.error().code(), ErrorCode::kHostSyntax) << bad;
+  }
+  auto rule = HostPattern::Parse("[2001:DB8::0A]", false);
+  ASSERT_TRUE(rule.ok());
+  EXPECT_EQ(rule->ToString(), "2001:db8::a");
+  EXPECT_TRUE(rule->Matches(*NormalizeHostName("2001:db8:0:0::a")));
+  EXPECT_TRUE(HostPattern::Parse("1password.com", true).ok());
+}
+
 TEST(HostPatternTest, Forms) {
   auto exact = HostPattern::Parse("API.example.com", false);
   ASSERT_TRUE(exact.ok());
