@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 
 #include "internal/pem.h"
 #include "pinion/der.h"
@@ -67,6 +68,12 @@ class Members {
   }
 
   bool Has(std::string_view key) const { return Find(key) != nullptr; }
+  std::size_t size() const { return members_.size(); }
+  std::vector<std::string_view> Names() const {
+    std::vector<std::string_view> names;
+    for (const auto& member : members_) names.push_back(member.first);
+    return names;
+  }
 
   // The member if present and not null, checked to be of `type` (INT64 and
   // UINT64 both read as integers).
@@ -188,7 +195,7 @@ class ChainReader {
 
   // The chain's PEM texts (copied into the report) and their DER.
   Result<std::vector<std::string>> Read(std::string_view key, std::vector<const std::vector<std::uint8_t>*>* ders) {
-    PINION_ASSIGN_OR_RETURN(auto pems, members_.Strings(key, kMaxReportChainLength, 64 * 1024));
+    PINION_ASSIGN_OR_RETURN(auto pems, members_.Strings(key, kMaxReportChainLength, kMaxReportCertificatePemBytes));
     std::vector<std::string> out;
     out.reserve(pems.size());
     for (std::size_t i = 0; i < pems.size(); ++i) {
@@ -219,6 +226,26 @@ class ChainReader {
   std::deque<std::pair<std::string_view, std::vector<std::uint8_t>>> decoded_;
 };
 
+// "dropped-reasons": {"spool-full": 3, …}, as CountDroppedReports writes it.
+Result<std::map<std::string, std::uint64_t>> DropReasons(const Members& members, std::string_view key) {
+  std::map<std::string, std::uint64_t> out;
+  PINION_ASSIGN_OR_RETURN(auto reasons, members.Object(key, false));
+  if (!reasons) return out;
+  if (reasons->size() > kMaxDropReasons) {
+    return Error(ErrorCode::kInputTooLarge, "more than " + std::to_string(kMaxDropReasons) + " reasons")
+        .WithField(members.Field(key));
+  }
+  for (std::string_view reason : reasons->Names()) {
+    bool ok = !reason.empty() && reason.size() <= kMaxDropReasonLength &&
+              std::all_of(reason.begin(), reason.end(),
+                          [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+    if (!ok) return SchemaError(reasons->Field(reason), "a reason is 1-48 characters of a-z, 0-9 and '-'");
+    PINION_ASSIGN_OR_RETURN(auto count, reasons->Unsigned(reason));
+    if (count) out[std::string(reason)] = *count;
+  }
+  return out;
+}
+
 Status ReadPinionMembers(const Members& root, FailureReport& report) {
   PINION_ASSIGN_OR_RETURN(auto own, root.Object("pinion", true));
   PINION_ASSIGN_OR_RETURN(auto version, own->Unsigned("policy-version"));
@@ -228,6 +255,18 @@ Status ReadPinionMembers(const Members& root, FailureReport& report) {
   PINION_ASSIGN_OR_RETURN(report.kill_switch_until, own->Time("kill-switch-until", false));
   PINION_ASSIGN_OR_RETURN(auto dropped, own->Unsigned("dropped-reports"));
   report.dropped_reports = dropped.value_or(0);
+  PINION_ASSIGN_OR_RETURN(report.dropped_by_reason, DropReasons(*own, "dropped-reasons"));
+  PINION_ASSIGN_OR_RETURN(report.served_chain_length, own->Unsigned("served-chain-length"));
+  // A served list longer than the count said would be two stories in one body.
+  if (report.served_chain_length && *report.served_chain_length < report.served_certificate_chain.size()) {
+    return SchemaError(own->Field("served-chain-length"), "smaller than the served-certificate-chain it describes");
+  }
+  PINION_ASSIGN_OR_RETURN(report.served_chain_sha256, own->String("served-chain-sha256", false, 64));
+  bool hex = std::all_of(report.served_chain_sha256.begin(), report.served_chain_sha256.end(),
+                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!report.served_chain_sha256.empty() && (report.served_chain_sha256.size() != 64 || !hex)) {
+    return SchemaError(own->Field("served-chain-sha256"), "expected 64 lower-case hex digits");
+  }
   PINION_ASSIGN_OR_RETURN(auto app, own->Object("app", false));
   if (app) {
     PINION_ASSIGN_OR_RETURN(report.app.id, app->String("id", false, 256));

@@ -1,7 +1,9 @@
 #include "pinion/report_spool.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <sstream>
 #include <system_error>
 
 #include "pinion/atomic_file.h"
@@ -44,8 +46,22 @@ Result<std::unique_ptr<ReportSpool>> ReportSpool::Open(std::filesystem::path dir
     return Error(ErrorCode::kIo, "cannot create the spool directory: " + ec.message()).WithSource(directory.string());
   }
   std::unique_ptr<ReportSpool> spool(new ReportSpool(std::move(directory), options));
-  if (auto count = ReadFileBounded(spool->directory_ / kDroppedFile, 32)) {
-    spool->dropped_ = std::strtoull(std::string(count->begin(), count->end()).c_str(), nullptr, 10);
+  // dropped.count: the total on the first line (all an older version
+  // wrote), then one "reason count" line per reason.
+  if (auto count = ReadFileBounded(spool->directory_ / kDroppedFile, 64 * 1024)) {
+    std::istringstream lines(std::string(count->begin(), count->end()));
+    std::string line;
+    if (std::getline(lines, line)) spool->dropped_ = std::strtoull(line.c_str(), nullptr, 10);
+    std::uint64_t explained = 0;
+    while (std::getline(lines, line)) {
+      std::size_t space = line.find(' ');
+      if (space == std::string::npos) continue;
+      std::uint64_t n = std::strtoull(line.c_str() + space + 1, nullptr, 10);
+      CountDroppedReports(spool->dropped_by_reason_, std::string_view(line).substr(0, space), n);
+      explained += n;
+    }
+    if (spool->dropped_ > explained) CountDroppedReports(spool->dropped_by_reason_, "unrecorded", spool->dropped_ - explained);
+    spool->dropped_ = std::max(spool->dropped_, explained);
   }
   std::uint64_t damaged = 0;
   for (const auto& entry : std::filesystem::directory_iterator(spool->directory_, ec)) {
@@ -70,37 +86,56 @@ Result<std::unique_ptr<ReportSpool>> ReportSpool::Open(std::filesystem::path dir
   if (damaged > 0) {
     std::lock_guard<std::mutex> lock(spool->mutex_);
     spool->dropped_ += damaged;
+    CountDroppedReports(spool->dropped_by_reason_, "damaged", damaged);
     PINION_TRY(spool->SaveDroppedCount());
   }
   return spool;
 }
 
-Status ReportSpool::SaveDroppedCount() { return WriteFileAtomically(directory_ / kDroppedFile, std::to_string(dropped_)); }
+Status ReportSpool::SaveDroppedCount() {
+  std::string text = std::to_string(dropped_) + "\n";
+  for (const auto& [reason, count] : dropped_by_reason_) text += reason + " " + std::to_string(count) + "\n";
+  return WriteFileAtomically(directory_ / kDroppedFile, text);
+}
 
-Status ReportSpool::DropOldest() {
-  auto oldest = sizes_.begin();
+Status ReportSpool::DeleteFile(std::uint64_t sequence, std::string_view reason) {
+  auto it = sizes_.find(sequence);
+  if (it == sizes_.end()) return OkStatus();
   std::error_code ec;
-  std::filesystem::remove(PathOf(oldest->first), ec);
-  if (ec) return Error(ErrorCode::kIo, "cannot drop a spooled report: " + ec.message()).WithSource(PathOf(oldest->first).string());
-  bytes_ -= oldest->second;
-  sizes_.erase(oldest);
+  std::filesystem::remove(PathOf(sequence), ec);
+  if (ec) return Error(ErrorCode::kIo, "cannot drop a spooled report: " + ec.message()).WithSource(PathOf(sequence).string());
+  bytes_ -= it->second;
+  sizes_.erase(it);
   ++dropped_;
+  CountDroppedReports(dropped_by_reason_, reason, 1);
   return SaveDroppedCount();
+}
+
+Status ReportSpool::DropOldest() { return DeleteFile(sizes_.begin()->first, "spool-full"); }
+
+Status ReportSpool::Drop(std::uint64_t sequence, std::string_view reason) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return DeleteFile(sequence, reason);
 }
 
 Result<std::uint64_t> ReportSpool::Add(FailureReport report) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::string body = ReportToJson(report);
-  if (body.size() + 32 > kMaxReportBytes) {
+  auto too_large = [] {
     return Error(ErrorCode::kInputTooLarge, "report larger than " + std::to_string(kMaxReportBytes) + " bytes");
-  }
-  // Room first (the 32 bytes cover the drop count's digits), so that this
-  // report already carries the drops it caused.
-  while (!sizes_.empty() && (sizes_.size() >= options_.max_reports || bytes_ + body.size() + 32 > options_.max_bytes)) {
+  };
+  if (body.size() > kMaxReportBytes) return too_large();
+  // Room first, so that this report already carries the drops it caused.
+  while (!sizes_.empty() && (sizes_.size() >= options_.max_reports ||
+                             bytes_ + body.size() + kReportDropCountReserve > options_.max_bytes)) {
     PINION_TRY(DropOldest());
   }
   report.dropped_reports += dropped_;
+  for (const auto& [reason, count] : dropped_by_reason_) CountDroppedReports(report.dropped_by_reason, reason, count);
   body = ReportToJson(report);
+  // BuildReport leaves kReportDropCountReserve bytes for these counts; a
+  // report made some other way may not have.
+  if (body.size() > kMaxReportBytes) return too_large();
   std::uint64_t sequence = next_sequence_++;
   PINION_TRY(WriteFileAtomically(PathOf(sequence), body, options_.on_write_step));
   sizes_[sequence] = body.size();
@@ -138,6 +173,11 @@ std::size_t ReportSpool::size() const {
 std::uint64_t ReportSpool::dropped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return dropped_;
+}
+
+std::map<std::string, std::uint64_t> ReportSpool::dropped_by_reason() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_by_reason_;
 }
 
 }  // namespace pinion

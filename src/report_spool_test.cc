@@ -74,6 +74,39 @@ TEST(ReportSpoolTest, DamagedFilesAndInterruptedWritesAreCleanedUpAtOpen) {
   EXPECT_EQ(HostOf(spool->Oldest(1)[0]), "a.example");
 }
 
+TEST(ReportSpoolTest, ADroppedReportIsCountedWithItsReasonNeverJustDeleted) {
+  TempDir dir;
+  {
+    auto spool = *ReportSpool::Open(dir.path(), {.max_reports = 2});
+    auto first = *spool->Add(Report("a.example"));
+    ASSERT_TRUE(spool->Add(Report("b.example")).ok());
+    ASSERT_TRUE(spool->Drop(first, "rejected-http-400").ok());
+    ASSERT_TRUE(spool->Drop(first, "rejected-http-400").ok());  // already gone: not counted twice
+    ASSERT_TRUE(spool->Add(Report("c.example")).ok());
+    ASSERT_TRUE(spool->Add(Report("d.example")).ok());  // full: drops b
+    EXPECT_EQ(spool->dropped(), 2u);
+    EXPECT_EQ(spool->dropped_by_reason(),
+              (std::map<std::string, std::uint64_t>{{"rejected-http-400", 1}, {"spool-full", 1}}));
+    auto newest = ParseReport(spool->Oldest(10).back().body);
+    ASSERT_TRUE(newest.ok());
+    EXPECT_EQ(newest->hostname, "d.example");
+    EXPECT_EQ(newest->dropped_reports, 2u);
+    EXPECT_EQ(newest->dropped_by_reason, spool->dropped_by_reason());
+  }
+  // The reasons survive a restart.
+  auto spool = *ReportSpool::Open(dir.path(), {.max_reports = 2});
+  EXPECT_EQ(spool->dropped(), 2u);
+  EXPECT_EQ(spool->dropped_by_reason().at("rejected-http-400"), 1u);
+}
+
+TEST(ReportSpoolTest, ACountWrittenWithoutReasonsIsStillCounted) {
+  TempDir dir;
+  dir.Write("dropped.count", "5");  // as an earlier version wrote it
+  auto spool = *ReportSpool::Open(dir.path());
+  EXPECT_EQ(spool->dropped(), 5u);
+  EXPECT_EQ(spool->dropped_by_reason(), (std::map<std::string, std::uint64_t>{{"unrecorded", 5}}));
+}
+
 TEST(ReportSpoolTest, RefusesABoundTooSmallForOneReport) {
   TempDir dir;
   auto spool = ReportSpool::Open(dir.path(), {.max_reports = 10, .max_bytes = 1024});

@@ -147,6 +147,7 @@ SubmitOutcome Reporter::Submit(const Verdict& verdict) {
   }
   // The collector hears of reports this process had to drop (the spool adds its own).
   report->dropped_reports = stats_.queue_dropped;
+  CountDroppedReports(report->dropped_by_reason, "queue-full", stats_.queue_dropped);
   queue_.push_back({std::move(*report), std::move(destinations)});
   ++stats_.queued;
   wake_.notify_one();
@@ -209,8 +210,19 @@ std::vector<ReportDestination> Reporter::Destinations() const {
 }
 
 ReporterStats Reporter::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  ReporterStats stats;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats = stats_;
+  }
+  // Never both locks at once: the writer takes destinations_mutex_ without mutex_.
+  for (const ReportDestination& destination : Destinations()) {
+    stats.spool_dropped += destination.spool->dropped();
+    for (const auto& [reason, count] : destination.spool->dropped_by_reason()) {
+      stats.spool_dropped_by_reason[reason] += count;
+    }
+  }
+  return stats;
 }
 
 }  // namespace pinion

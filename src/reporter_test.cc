@@ -170,6 +170,29 @@ TEST_F(ReporterTest, AFullQueueDropsAndCountsWithoutBlockingTheCaller) {
   spooled = reporter->Destinations()[0].spool->Oldest(10);
   ASSERT_EQ(spooled.size(), 3u);
   EXPECT_EQ(ParseReport(spooled[2].body)->dropped_reports, 1u);
+  EXPECT_EQ(ParseReport(spooled[2].body)->dropped_by_reason,
+            (std::map<std::string, std::uint64_t>{{"queue-full", 1}}));
+}
+
+TEST_F(ReporterTest, StatsShowWhatTheSpoolsDroppedAndWhy) {
+  auto reporter = Make();
+  auto policy = Policy({kCollector});
+  ASSERT_EQ(reporter->Submit(Rogue(policy, 1)), SubmitOutcome::kQueued);
+  ASSERT_EQ(reporter->Submit(Rogue(policy, 2)), SubmitOutcome::kQueued);
+  reporter->Flush();
+  ReportSpool* spool = reporter->Destinations()[0].spool;
+  ASSERT_TRUE(spool->Drop(spool->Oldest(1)[0].sequence, "rejected-http-400").ok());
+  ReporterStats stats = reporter->stats();
+  EXPECT_EQ(stats.spool_dropped, 1u);
+  EXPECT_EQ(stats.spool_dropped_by_reason, (std::map<std::string, std::uint64_t>{{"rejected-http-400", 1}}));
+  // The next report tells the collector.
+  ASSERT_EQ(reporter->Submit(Rogue(policy, 3)), SubmitOutcome::kQueued);
+  reporter->Flush();
+  auto next = ParseReport(spool->Oldest(10).back().body);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->port, 3);
+  EXPECT_EQ(next->dropped_reports, 1u);
+  EXPECT_EQ(next->dropped_by_reason.at("rejected-http-400"), 1u);
 }
 
 TEST_F(ReporterTest, ReportsSpooledByAnEarlierRunAreFoundAgain) {

@@ -11,11 +11,19 @@
 // "validated-certificate-chain", "known-pins") so any HPKP report collector
 // can read it, and pinion's own fields in a "pinion" object (policy version,
 // mode, verdict reason, kill switch, the app's id/version/platform, reports
-// dropped before this one, every pin in canonical form).
+// dropped before this one and why, every pin in canonical form, and the true
+// length and SHA-256 of the served list).
+//
+// Every report BuildReport makes parses with ParseReport, whatever the server
+// sent: the validated chain is bounded by validation (kMaxChainLength), and
+// the served list — which a man in the middle controls — is cut to what the
+// parser takes (kMaxReportChainLength entries, kMaxReportCertificatePemBytes
+// each, kMaxReportBytes in all), its true count and digest kept beside it.
 #ifndef PINION_REPORT_H_
 #define PINION_REPORT_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +38,14 @@ namespace pinion {
 inline constexpr std::size_t kMaxReportBytes = 256 * 1024;
 inline constexpr std::size_t kMaxReportChainLength = 16;
 inline constexpr std::size_t kMaxReportPins = 64;
+// One certificate's PEM text in a report.
+inline constexpr std::size_t kMaxReportCertificatePemBytes = 64 * 1024;
+// Distinct reasons in "dropped-reasons" (more are counted under "other"), and
+// the length of one reason.
+inline constexpr std::size_t kMaxDropReasons = 16;
+inline constexpr std::size_t kMaxDropReasonLength = 48;
+// Bytes BuildReport leaves free for the drop counts a spool adds later.
+inline constexpr std::size_t kReportDropCountReserve = 2048;
 
 // AppInfo identifies the reporting program (given by the caller).
 struct AppInfo {
@@ -61,7 +77,20 @@ struct FailureReport {
   std::optional<TimePoint> kill_switch_until;
   AppInfo app;
   std::uint64_t dropped_reports = 0;  // reports the spool had to drop before this one
+  // dropped_by_reason splits dropped_reports: "spool-full", "queue-full",
+  // "damaged", "rejected-http-400" … (at most kMaxDropReasons, see CountDroppedReports).
+  std::map<std::string, std::uint64_t> dropped_by_reason;
   std::vector<Pin> validated_chain_pins;  // SPKI SHA-256 of each validated certificate
+  // The number of certificates the server really sent, and ServedChainSha256
+  // of all of them (lower-case hex); served_certificate_chain may hold fewer
+  // (the first ones). Unknown (nullopt / "") in bodies that do not carry them.
+  std::optional<std::uint64_t> served_chain_length;
+  std::string served_chain_sha256;
+
+  // served_chain_truncated: the body holds fewer served certificates than were sent.
+  bool served_chain_truncated() const {
+    return served_chain_length && *served_chain_length > served_certificate_chain.size();
+  }
 
   // Fingerprint identifies "the same failure" for deduplication: host, port,
   // reason, policy version and the validated chain's pins (hex SHA-256).
@@ -72,8 +101,24 @@ struct FailureReport {
 // report-only), an expired rule that failed open, a kill-switch decision.
 bool IsReportable(const Verdict& verdict);
 
-// BuildReport makes the report for `verdict`, or nullopt when it is not reportable.
+// BuildReport makes the report for `verdict`, or nullopt when it is not
+// reportable. The result always fits ParseReport's bounds with
+// kReportDropCountReserve bytes to spare: the validated chain is kept whole
+// unless its certificates alone overflow a report (then its first ones, the
+// pins of all of them still listed); the served list is cut to the first
+// certificates that fit, with served_chain_length and served_chain_sha256
+// describing all of them. App fields are cut to ParseReport's lengths.
 std::optional<FailureReport> BuildReport(const Verdict& verdict, const AppInfo& app);
+
+// ServedChainSha256 is the lower-case hex SHA-256 over every certificate of
+// `certificates_der`, each preceded by its length as 4 bytes big-endian (so
+// no two lists share a digest).
+std::string ServedChainSha256(const std::vector<std::vector<std::uint8_t>>& certificates_der);
+
+// CountDroppedReports adds `count` under `reason` to `counts`: a reason is cut
+// to kMaxDropReasonLength characters of [a-z0-9-] (others become '-'), and a
+// new reason beyond kMaxDropReasons - 1 distinct ones is counted as "other".
+void CountDroppedReports(std::map<std::string, std::uint64_t>& counts, std::string_view reason, std::uint64_t count);
 
 // ReportToJson writes the pinion body (RFC 7469 fields + "pinion").
 std::string ReportToJson(const FailureReport& report);

@@ -8,9 +8,11 @@
 // fsync of the directory), so a crash or power cut loses no report that Add
 // accepted. The spool is bounded by count and bytes: when full, the oldest
 // reports are dropped, the drop is counted (persistently) and the count rides
-// along in the next report ("dropped-reports"), so the collector hears of it.
-// At Open, leftovers of interrupted writes are removed and a damaged report
-// file is dropped (and counted) rather than sent.
+// along in the next report ("dropped-reports", split by reason in
+// "dropped-reasons"), so the collector hears of it. At Open, leftovers of
+// interrupted writes are removed and a damaged report file is dropped (and
+// counted) rather than sent. A report is never deleted uncounted: one the
+// collector refuses for good leaves through Drop, with the reason.
 // Add is a disk write: call it from a background thread, never a handshake.
 #ifndef PINION_REPORT_SPOOL_H_
 #define PINION_REPORT_SPOOL_H_
@@ -54,14 +56,22 @@ class ReportSpool {
   std::vector<SpooledReport> Oldest(std::size_t count) const;
   // Remove deletes a delivered report (no error if already gone).
   Status Remove(std::uint64_t sequence);
+  // Drop deletes a report that will never be delivered and counts it under
+  // `reason` ("rejected-http-400" …; see CountDroppedReports), persistently,
+  // so later reports carry it. No error (and no count) if already gone.
+  Status Drop(std::uint64_t sequence, std::string_view reason);
 
   std::size_t size() const;
+  // dropped is every report this spool dropped; dropped_by_reason splits it
+  // ("spool-full", "damaged", whatever Drop was told).
   std::uint64_t dropped() const;
+  std::map<std::string, std::uint64_t> dropped_by_reason() const;
 
  private:
   ReportSpool(std::filesystem::path directory, ReportSpoolOptions options);
   std::filesystem::path PathOf(std::uint64_t sequence) const;
   Status DropOldest();             // requires mutex_
+  Status DeleteFile(std::uint64_t sequence, std::string_view reason);  // requires mutex_
   Status SaveDroppedCount();       // requires mutex_
 
   std::filesystem::path directory_;
@@ -71,6 +81,7 @@ class ReportSpool {
   std::size_t bytes_ = 0;
   std::uint64_t next_sequence_ = 1;
   std::uint64_t dropped_ = 0;
+  std::map<std::string, std::uint64_t> dropped_by_reason_;
 };
 
 }  // namespace pinion

@@ -17,6 +17,10 @@
 // would be reached over a connection guarded by the very pins that just
 // failed, so it is skipped (and counted); plain http:// destinations are
 // skipped (and counted) unless `allow_http` is set.
+//
+// Every drop — queue full, spool full, damaged file, a body the collector
+// refused for good — is counted with its reason (stats(), and
+// "dropped-reports" / "dropped-reasons" in later reports): none vanishes.
 #ifndef PINION_REPORTER_H_
 #define PINION_REPORTER_H_
 
@@ -79,6 +83,10 @@ struct ReporterStats {
   std::uint64_t loop_skipped = 0;      // destinations guarded by the failing rule
   std::uint64_t insecure_skipped = 0;  // http:// destinations without allow_http
   std::uint64_t spool_errors = 0;      // disk errors while spooling (report lost, counted)
+  // Reports the destination spools dropped (full, damaged, refused for good
+  // by the collector: ReportSpool::Drop), over all destinations, by reason.
+  std::uint64_t spool_dropped = 0;
+  std::map<std::string, std::uint64_t> spool_dropped_by_reason;
 };
 
 // ReportDestination is one report_uri and the spool of reports waiting for it.

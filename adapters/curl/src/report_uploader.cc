@@ -13,8 +13,17 @@ struct HeaderListDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
-// The collector's answer is not needed; keep at most a little for errors.
-std::size_t DiscardBody(char*, std::size_t size, std::size_t count, void*) { return size * count; }
+// The collector's answer matters only when it refuses: keep its start for the error.
+constexpr std::size_t kKeptAnswerBytes = 256;
+std::size_t KeepAnswerStart(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* answer = static_cast<std::string*>(user);
+  std::size_t bytes = size * count;
+  answer->append(data, std::min(bytes, kKeptAnswerBytes - std::min(kKeptAnswerBytes, answer->size())));
+  return bytes;
+}
+
+// The drop reason ReportSpool::Drop records for a permanent refusal.
+std::string RejectionReason(long status) { return "rejected-http-" + std::to_string(status); }
 
 bool IsPermanentRefusal(long status) { return status >= 400 && status < 500 && status != 408 && status != 429; }
 
@@ -58,7 +67,9 @@ long ReportUploader::Post(const std::string& uri, const std::string& body, std::
   curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(easy.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, &DiscardBody);
+  std::string answer;
+  curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, &KeepAnswerStart);
+  curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &answer);
   curl_easy_setopt(easy.get(), CURLOPT_USERAGENT, "pinion-report-uploader");
   if (!options_.ca_file.empty()) curl_easy_setopt(easy.get(), CURLOPT_CAINFO, options_.ca_file.c_str());
   if (uri.starts_with("https://")) {
@@ -81,7 +92,12 @@ long ReportUploader::Post(const std::string& uri, const std::string& body, std::
   }
   long status = 0;
   curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status >= 300) error = Error(ErrorCode::kNetwork, "HTTP status " + std::to_string(status)).WithSource(uri);
+  if (status < 200 || status >= 300) {
+    std::string said;
+    for (char c : answer) said += (c >= 0x20 && c < 0x7f) ? c : ' ';
+    error = Error(ErrorCode::kNetwork, "HTTP status " + std::to_string(status) + (said.empty() ? "" : ": " + said))
+                .WithSource(uri);
+  }
   return status;
 }
 
@@ -99,6 +115,9 @@ UploadRound ReportUploader::UploadOnce() {
       }
     }
     bool failed = false;
+    std::size_t delivered_before = round.delivered;
+    std::size_t rejected_before = round.rejected;
+    std::size_t failed_before = round.failed;
     for (const SpooledReport& item : destination.spool->Oldest(options_.batch)) {
       std::optional<Error> error;
       long status = Post(destination.uri, item.body, error);
@@ -108,9 +127,15 @@ UploadRound ReportUploader::UploadOnce() {
         continue;
       }
       if (IsPermanentRefusal(status)) {
+        // Kept, it would block the queue for good; deleted silently, an
+        // attacker who can make a report unparseable could hide it. Dropped
+        // and counted with the reason: later reports carry the count.
         ++round.rejected;
-        (void)destination.spool->Remove(item.sequence);
+        (void)destination.spool->Drop(item.sequence, RejectionReason(status));
         round.last_error = error;
+        std::lock_guard<std::mutex> state_lock(state_mutex_);
+        stats_.rejected_by_reason[RejectionReason(status)] += 1;
+        stats_.last_rejection = error;
         continue;
       }
       ++round.failed;
@@ -119,6 +144,9 @@ UploadRound ReportUploader::UploadOnce() {
       break;  // the destination is down: back off instead of trying the rest
     }
     std::lock_guard<std::mutex> state_lock(state_mutex_);
+    stats_.delivered += round.delivered - delivered_before;
+    stats_.rejected += round.rejected - rejected_before;
+    stats_.failed += round.failed - failed_before;
     if (!failed) {
       backoff_.erase(destination.uri);
       continue;
@@ -166,6 +194,11 @@ void ReportUploader::Wake() {
     woken_ = true;
   }
   wake_.notify_all();
+}
+
+UploaderStats ReportUploader::stats() const {
+  std::lock_guard<std::mutex> lock(state_mutex_);
+  return stats_;
 }
 
 std::uint64_t ReportUploader::rounds() const {

@@ -165,6 +165,66 @@ TEST_F(ReportUploaderTest, APermanentRefusalDoesNotBlockTheQueue) {
   EXPECT_FALSE(uploader->BackoffUntil(sink.Uri()).has_value());
 }
 
+// Review finding: a report the collector refused for good was deleted without
+// a trace. It is dropped, but counted with its reason, shown in the stats and
+// carried by the next report the collector accepts.
+TEST_F(ReportUploaderTest, APermanentRefusalIsCountedWithItsReasonNotVanished) {
+  ReportSink sink(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  PolicyStore store(Policy(sink.Uri()));
+  auto reporter = MakeReporter();
+  ASSERT_EQ(reporter->Submit(Failure(store.Current(), 1)), SubmitOutcome::kQueued);
+  reporter->Flush();
+  auto uploader = *ReportUploader::Create(*reporter, store, Options());
+  sink.Answer(400);
+  UploadRound round = uploader->UploadOnce();
+  ASSERT_EQ(round.rejected, 1u);
+  ASSERT_TRUE(round.last_error.has_value());
+  EXPECT_NE(round.last_error->message().find("HTTP status 400"), std::string::npos);
+
+  ReportSpool* spool = reporter->Destinations()[0].spool;
+  EXPECT_EQ(spool->size(), 0u);
+  EXPECT_EQ(spool->dropped(), 1u);
+  EXPECT_EQ(spool->dropped_by_reason(), (std::map<std::string, std::uint64_t>{{"rejected-http-400", 1}}));
+  UploaderStats stats = uploader->stats();
+  EXPECT_EQ(stats.rejected, 1u);
+  EXPECT_EQ(stats.rejected_by_reason, (std::map<std::string, std::uint64_t>{{"rejected-http-400", 1}}));
+  ASSERT_TRUE(stats.last_rejection.has_value());
+  EXPECT_EQ(reporter->stats().spool_dropped_by_reason.at("rejected-http-400"), 1u);
+
+  // The next report reaches the collector and says what was lost, and why.
+  sink.Answer(202);
+  ASSERT_EQ(reporter->Submit(Failure(store.Current(), 2)), SubmitOutcome::kQueued);
+  reporter->Flush();
+  EXPECT_EQ(uploader->UploadOnce().delivered, 1u);
+  ASSERT_EQ(sink.bodies().size(), 1u);
+  auto delivered = ParseReport(sink.bodies()[0]);
+  ASSERT_TRUE(delivered.ok()) << delivered.error().ToString();
+  EXPECT_EQ(delivered->dropped_reports, 1u);
+  EXPECT_EQ(delivered->dropped_by_reason.at("rejected-http-400"), 1u);
+  EXPECT_EQ(uploader->stats().delivered, 1u);
+}
+
+// The attack behind that finding, end to end: a served chain padded past what
+// a collector parses. The report is built, parses, and is delivered.
+TEST_F(ReportUploaderTest, APaddedServedChainIsStillDelivered) {
+  ReportSink sink(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  PolicyStore store(Policy(sink.Uri()));
+  auto reporter = MakeReporter();
+  Verdict verdict = Failure(store.Current(), 1);
+  verdict.served_chain_der = std::vector<std::vector<std::uint8_t>>(40, pki_->leaf.Der());
+  ASSERT_EQ(reporter->Submit(verdict), SubmitOutcome::kQueued);
+  reporter->Flush();
+  auto uploader = *ReportUploader::Create(*reporter, store, Options());
+  UploadRound round = uploader->UploadOnce();
+  EXPECT_EQ(round.delivered, 1u) << (round.last_error ? round.last_error->ToString() : "");
+  EXPECT_EQ(round.rejected, 0u);
+  ASSERT_EQ(sink.bodies().size(), 1u);
+  auto report = ParseReport(sink.bodies()[0]);
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_EQ(report->served_chain_length, std::optional<std::uint64_t>(40));
+  EXPECT_EQ(report->served_certificate_chain.size(), kMaxReportChainLength);
+}
+
 TEST_F(ReportUploaderTest, TheUploadIsPinnedLikeAnyOtherConnection) {
   // A rogue-CA certificate for the collector's host: validation passes, the
   // application's pins refuse it, and the report stays in the spool.

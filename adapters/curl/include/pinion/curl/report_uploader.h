@@ -7,8 +7,10 @@
 //
 // Each destination is tried in turn, oldest report first. A 2xx answer
 // removes the report from the spool; any other 4xx except 408 and 429 means
-// the collector will never take that body, so it is removed too (counted as
-// rejected) rather than blocking the queue; network errors, pin failures,
+// the collector will never take that body, so it is dropped rather than
+// blocking the queue — never silently: ReportSpool::Drop counts it under
+// "rejected-http-<status>", later reports carry the count, and stats() and
+// Reporter::stats() show it; network errors, pin failures,
 // 408, 429 and 5xx put the destination into exponential backoff with jitter.
 // The uploader's own connections are pinned by `store` (the application's
 // policy) like any other connection, and only https:// is used unless
@@ -50,10 +52,19 @@ struct ReportUploaderOptions {
 // UploadRound counts what one UploadOnce did.
 struct UploadRound {
   std::size_t delivered = 0;
-  std::size_t rejected = 0;  // refused by the collector with a permanent 4xx: removed
+  std::size_t rejected = 0;  // refused by the collector with a permanent 4xx: dropped and counted
   std::size_t failed = 0;    // attempts that failed; the report stays spooled
   std::size_t deferred = 0;  // destinations skipped because they are in backoff
   std::optional<Error> last_error;
+};
+
+// UploaderStats adds up every UploadOnce since Create.
+struct UploaderStats {
+  std::uint64_t delivered = 0;
+  std::uint64_t rejected = 0;  // dropped from the spool after a permanent refusal
+  std::uint64_t failed = 0;
+  std::map<std::string, std::uint64_t> rejected_by_reason;  // "rejected-http-400" → count
+  std::optional<Error> last_rejection;                      // status and the start of the answer
 };
 
 class ReportUploader {
@@ -74,6 +85,7 @@ class ReportUploader {
   // Wake makes the background thread run a round now (e.g. from ReporterOptions::on_spooled).
   void Wake();
   std::uint64_t rounds() const;
+  UploaderStats stats() const;
 
  private:
   struct Backoff {
@@ -96,6 +108,7 @@ class ReportUploader {
   bool woken_ = false;
   bool stop_ = false;
   std::uint64_t rounds_ = 0;
+  UploaderStats stats_;  // guarded by state_mutex_
   std::thread thread_;
 };
 
