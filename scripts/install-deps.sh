@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build pkg-config make
+  g++ cmake ninja-build pkg-config make ccache
   clang llvm libclang-rt-14-dev            # fuzzers (libFuzzer, ASan, UBSan)
   # libraries
   libssl-dev openssl ca-certificates

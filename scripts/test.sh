@@ -15,6 +15,9 @@ testdata=$(cd .. && pwd)/shared/testdata
 [ -d "$testdata" ] || { echo "test.sh: external vectors not found at $testdata (shared/testdata)" >&2; exit 2; }
 
 stage() { printf '\n=== %s\n' "$*"; }
+# ccache (CMakeLists.txt uses it when installed): paths relative to this
+# checkout, so a fresh clone elsewhere reuses what an earlier build compiled.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 stage "1/3 GCC build and all tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPINION_TESTDATA_DIR="$testdata"

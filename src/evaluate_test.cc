@@ -161,6 +161,34 @@ TEST_F(EvaluateTest, DebugOverrideOnlyForTheNamedProxyCa) {
             VerdictReason::kMismatch);
 }
 
+// A reused decision (resumption, a kept-alive connection) must not outlive
+// the time bound it depended on (issue 12, finding 4).
+TEST_F(EvaluateTest, DecisionsHoldOnlyWithinTheirTimeBound) {
+  auto base = PolicyWith({{pki_->leaf_key.SpkiPin(), "leaf"}});
+  auto kill_switched = Policy::Create(base->version() + 1, {base->rules().begin(), base->rules().end()},
+                                      EnforcementOverride{OverrideMode::kDisabled, {}, kNow + std::chrono::hours(1)});
+  ASSERT_TRUE(kill_switched.ok()) << kill_switched.error().ToString();
+  Verdict killed = Evaluate(*kill_switched, "api.example.test", 443, RogueChain(), kNow);
+  ASSERT_EQ(killed.reason, VerdictReason::kKillSwitch);
+  EXPECT_TRUE(killed.HoldsAt(kNow + std::chrono::minutes(59)));
+  EXPECT_FALSE(killed.HoldsAt(kNow + std::chrono::hours(1)));
+  EXPECT_TRUE(Evaluate(*kill_switched, "api.example.test", 443, LegitChain(), kNow).HoldsAt(kNow + std::chrono::hours(48)));
+
+  auto expiring = PolicyWith({{pki_->leaf_key.SpkiPin(), "leaf"}}, "expires = 2026-11-21\n");
+  Verdict fail_open = Evaluate(expiring, "api.example.test", 443, RogueChain(), kNow);
+  ASSERT_EQ(fail_open.reason, VerdictReason::kPolicyExpired);
+  EXPECT_TRUE(fail_open.HoldsAt(kNow + std::chrono::hours(24)));
+  EXPECT_FALSE(fail_open.HoldsAt(*ParseTimestamp("2026-11-20T23:59:59Z")));  // clock set back
+
+  Pin proxy = pki_->rogue_root.SpkiPin();
+  DebugProxyOverride debug{std::span<const Pin>(&proxy, 1)};
+  Verdict overridden = Evaluate(base, "api.example.test", 443, RogueChain(), kNow, {.debug_override = &debug});
+  ASSERT_EQ(overridden.reason, VerdictReason::kDebugOverride);
+  EXPECT_FALSE(overridden.HoldsAt(kNow));
+  EXPECT_FALSE(Evaluate(base, "api.example.test", 443, RogueChain(), kNow).HoldsAt(kNow));
+  EXPECT_TRUE(Evaluate(base, "api.example.test", 443, LegitChain(), kNow).HoldsAt(kNow + std::chrono::hours(9999)));
+}
+
 TEST_F(EvaluateTest, PrecomputedPinsGiveTheSameVerdict) {
   auto policy = PolicyWith({{pki_->root.SpkiPin(), "root"}});
   VerifiedChain chain = LegitChain();

@@ -27,6 +27,26 @@ void AppendChain(std::string& out, const std::vector<std::vector<std::uint8_t>>&
 
 }  // namespace
 
+bool Verdict::HoldsAt(TimePoint now) const {
+  if (!allowed()) return false;
+  if (kill_switch_until && now >= *kill_switch_until) return false;
+  switch (reason) {
+    case VerdictReason::kMatched:
+    case VerdictReason::kNotPinned:
+    case VerdictReason::kReportOnlyMismatch:
+    case VerdictReason::kKillSwitch:
+      return true;
+    case VerdictReason::kPolicyExpired:
+      // Allowed only because `expires` had passed; a clock set back undoes that.
+      return rule != nullptr && rule->IsExpired(now);
+    case VerdictReason::kDebugOverride:
+    case VerdictReason::kMismatch:
+    case VerdictReason::kInvalidHost:
+      return false;
+  }
+  return false;
+}
+
 std::string_view VerdictReasonName(VerdictReason reason) {
   switch (reason) {
     case VerdictReason::kMatched: return "matched";

@@ -74,6 +74,13 @@ struct Verdict {
   bool resumed_session = false;  // set by adapters: decision carried over from the full handshake
 
   bool allowed() const { return decision == Decision::kAllow; }
+  // HoldsAt: this decision may be reused at `now` for the same host, port and
+  // policy snapshot (session resumption, connection reuse). False for every
+  // rejection; for a debug-override allow (decided and logged per
+  // connection); from a kill switch's `until` on; and for a fail-open past
+  // `expires` when `now` is before `expires` again. DESIGN.md: "never past a
+  // time bound it depended on".
+  bool HoldsAt(TimePoint now) const;
   const PinEntry* matched_pin() const {
     return rule != nullptr && matched_pin_index ? &rule->pins[*matched_pin_index] : nullptr;
   }

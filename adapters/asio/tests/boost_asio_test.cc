@@ -28,6 +28,7 @@ struct Flavour {
   using ErrorCode = boost::system::error_code;
   static constexpr auto kClient = boost::asio::ssl::stream_base::client;
   static constexpr auto kTlsClient = boost::asio::ssl::context::tls_client;
+  static constexpr auto kVerifyNone = boost::asio::ssl::verify_none;
   static auto Loopback() { return boost::asio::ip::make_address("127.0.0.1"); }
 };
 

@@ -28,6 +28,7 @@ struct Flavour {
   using ErrorCode = std::error_code;
   static constexpr auto kClient = ::asio::ssl::stream_base::client;
   static constexpr auto kTlsClient = ::asio::ssl::context::tls_client;
+  static constexpr auto kVerifyNone = ::asio::ssl::verify_none;
   static auto Loopback() { return ::asio::ip::make_address("127.0.0.1"); }
 };
 

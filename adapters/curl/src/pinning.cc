@@ -15,6 +15,7 @@ namespace pinion::curl {
 namespace {
 
 struct UrlHost {
+  std::string scheme;
   std::string host;
   std::uint16_t port = 443;
 };
@@ -29,17 +30,21 @@ Result<UrlHost> HostOfTransfer(CURL* easy) {
   CURLU* parsed = curl_url();
   if (parsed == nullptr) return Error(ErrorCode::kTlsSetup, "out of memory");
   UrlHost out;
+  char* scheme = nullptr;
   char* host = nullptr;
   char* port = nullptr;
   bool ok = curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
             curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
             curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
   if (ok) {
+    out.scheme.assign(scheme);
     std::string_view name = host;
     if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
     out.host.assign(name);
     out.port = static_cast<std::uint16_t>(std::stoi(port));
   }
+  curl_free(scheme);
   curl_free(host);
   curl_free(port);
   curl_url_cleanup(parsed);
@@ -56,13 +61,14 @@ bool IsOpenSslBackend() {
          std::string_view(info->ssl_version).starts_with("OpenSSL/");
 }
 
-CurlPinning::CurlPinning(std::unique_ptr<openssl::Enforcer> enforcer) : enforcer_(std::move(enforcer)) {}
+CurlPinning::CurlPinning(std::unique_ptr<openssl::Enforcer> enforcer, PolicyStore& store)
+    : enforcer_(std::move(enforcer)), store_(store) {}
 
 CurlPinning::~CurlPinning() = default;
 
 Result<std::unique_ptr<CurlPinning>> CurlPinning::Create(PolicyStore& store, openssl::EnforcerOptions options) {
   PINION_ASSIGN_OR_RETURN(auto enforcer, openssl::Enforcer::Create(store, std::move(options)));
-  return std::unique_ptr<CurlPinning>(new CurlPinning(std::move(enforcer)));
+  return std::unique_ptr<CurlPinning>(new CurlPinning(std::move(enforcer), store));
 }
 
 Status CurlPinning::Attach(CURL* easy) {
@@ -72,47 +78,98 @@ Status CurlPinning::Attach(CURL* easy) {
                                            (info->ssl_version ? info->ssl_version : "none") +
                                            "'; pinion's curl adapter needs OpenSSL");
   }
-  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &CurlPinning::OnSslContext) != CURLE_OK ||
-      curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, this) != CURLE_OK) {
-    return Error(ErrorCode::kTlsSetup, "libcurl refused CURLOPT_SSL_CTX_FUNCTION");
+  Attachment* attachment = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& slot = attachments_[easy];
+    if (slot == nullptr) slot = std::make_unique<Attachment>(Attachment{this, easy, nullptr});
+    slot->last_verdict = nullptr;
+    attachment = slot.get();
   }
-  // Pinning sits on top of normal validation, never instead of it.
+  if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, &CurlPinning::OnSslContext) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, attachment) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &CurlPinning::OnPrerequest) != CURLE_OK ||
+      curl_easy_setopt(easy, CURLOPT_PREREQDATA, attachment) != CURLE_OK) {
+    Detach(easy);
+    return Error(ErrorCode::kTlsSetup,
+                 "libcurl refused CURLOPT_SSL_CTX_FUNCTION or CURLOPT_PREREQFUNCTION (needs libcurl 7.80 or later)");
+  }
+  // Pinning sits on top of normal validation, never instead of it (the
+  // Enforcer forces both again whatever is set after this).
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-  std::lock_guard<std::mutex> lock(mutex_);
-  verdicts_[easy] = nullptr;
   return OkStatus();
 }
 
 void CurlPinning::Detach(CURL* easy) {
   curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, nullptr);
+  curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, nullptr);
+  curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, nullptr);
+  curl_easy_setopt(easy, CURLOPT_PREREQDATA, nullptr);
   std::lock_guard<std::mutex> lock(mutex_);
-  verdicts_.erase(easy);
+  attachments_.erase(easy);
 }
 
 std::shared_ptr<const Verdict> CurlPinning::LastVerdict(CURL* easy) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = verdicts_.find(easy);
-  return it == verdicts_.end() ? nullptr : it->second;
+  auto it = attachments_.find(easy);
+  return it == attachments_.end() ? nullptr : it->second->last_verdict;
+}
+
+void CurlPinning::SetLastVerdict(CURL* easy, std::shared_ptr<const Verdict> verdict) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = attachments_.find(easy);
+  if (it != attachments_.end()) it->second->last_verdict = std::move(verdict);
 }
 
 CURLcode CurlPinning::OnSslContext(CURL* easy, void* ssl_ctx, void* arg) {
-  auto* self = static_cast<CurlPinning*>(arg);
-  {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    self->verdicts_[easy] = nullptr;  // this connection's verdict replaces the last one
-  }
+  auto* attachment = static_cast<Attachment*>(arg);
+  CurlPinning* self = attachment->pinning;
+  self->SetLastVerdict(easy, nullptr);  // this connection's verdict replaces the last one
   auto target = HostOfTransfer(easy);
   if (!target) return CURLE_SSL_CERTPROBLEM;
   openssl::ContextDefaults defaults{target->host, target->port,
                                     [self, easy](std::shared_ptr<const Verdict> verdict) {
-                                      std::lock_guard<std::mutex> lock(self->mutex_);
-                                      self->verdicts_[easy] = std::move(verdict);
+                                      self->SetLastVerdict(easy, std::move(verdict));
                                     }};
   if (!self->enforcer_->InstallOn(static_cast<SSL_CTX*>(ssl_ctx), std::move(defaults)).ok()) {
     return CURLE_SSL_CERTPROBLEM;  // fail the transfer rather than run it unpinned
   }
   return CURLE_OK;
+}
+
+int CurlPinning::OnPrerequest(void* arg, char*, char*, int, int) {
+  // Runs after the connection is made or taken from curl's cache, before the
+  // request is sent: the one point every transfer passes, reused or not.
+  auto* attachment = static_cast<Attachment*>(arg);
+  CurlPinning* self = attachment->pinning;
+  CURL* easy = attachment->easy;
+  auto target = HostOfTransfer(easy);
+  if (!target) return CURL_PREREQFUNC_ABORT;
+  if (target->scheme != "https") {
+    // No TLS to pin: allowed only for hosts the policy does not pin.
+    PolicySnapshot policy = self->store_.Current();
+    auto normalized = NormalizeHostName(target->host);
+    if (!normalized) return CURL_PREREQFUNC_ABORT;
+    bool pinned = policy != nullptr && policy->FindRule(*normalized) != nullptr;
+    return pinned ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+  }
+  curl_tlssessioninfo* tls = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK || tls == nullptr ||
+      tls->backend != CURLSSLBACKEND_OPENSSL || tls->internals == nullptr) {
+    self->SetLastVerdict(easy, nullptr);
+    return CURL_PREREQFUNC_ABORT;
+  }
+  auto* ssl = static_cast<SSL*>(tls->internals);
+  auto confirmed = self->enforcer_->ConfirmConnection(ssl, target->host, target->port);
+  if (!confirmed) {
+    // Keep a rejecting verdict to explain the failure; never an allowing one.
+    std::shared_ptr<const Verdict> verdict = openssl::Enforcer::GetVerdict(ssl);
+    self->SetLastVerdict(easy, verdict != nullptr && !verdict->allowed() ? verdict : nullptr);
+    return CURL_PREREQFUNC_ABORT;
+  }
+  self->SetLastVerdict(easy, *confirmed);
+  return CURL_PREREQFUNC_OK;
 }
 
 Result<std::string> PinnedPublicKeyFor(const Policy& policy, std::string_view host) {

@@ -11,11 +11,21 @@
 //
 // How: CURLOPT_SSL_CTX_FUNCTION installs pinion's OpenSSL Enforcer on the
 // SSL_CTX curl creates for each connection, so pins are checked on the chain
-// OpenSSL validated, inside the handshake, on top of curl's own checks (curl
-// still verifies the host name; certificate verification is forced on). The
-// host pinned is the one of the transfer's URL. Needs libcurl built on
-// OpenSSL: Attach fails with kTlsSetup otherwise, never silently unpinned.
-// The CurlPinning must outlive the handles attached to it.
+// OpenSSL validated, inside the handshake, on top of curl's own checks. The
+// host pinned is the one of the transfer's URL, and OpenSSL checks that same
+// name against the certificate whatever CURLOPT_SSL_VERIFYHOST and
+// CURLOPT_SSL_VERIFYPEER say (certificate verification is forced on).
+// curl's connection cache ignores the SSL_CTX function, so before any
+// request byte is sent (CURLOPT_PREREQFUNCTION) every transfer must prove
+// that its connection — new or reused — was pin-checked by this CurlPinning
+// for its host and port and that the decision holds under the current policy
+// (Enforcer::ConfirmConnection); otherwise the transfer is aborted
+// (CURLE_ABORTED_BY_CALLBACK). A plain-HTTP transfer to a host the policy
+// pins is aborted too. Attach owns CURLOPT_SSL_CTX_FUNCTION/DATA and
+// CURLOPT_PREREQFUNCTION/DATA: set your own before Attach, never after.
+// Needs libcurl built on OpenSSL: Attach fails with kTlsSetup otherwise,
+// never silently unpinned. The CurlPinning must outlive the handles attached
+// to it.
 #ifndef PINION_CURL_PINNING_H_
 #define PINION_CURL_PINNING_H_
 
@@ -51,17 +61,30 @@ class CurlPinning {
   // Detach forgets `easy` (call before curl_easy_cleanup when reusing addresses).
   void Detach(CURL* easy);
 
-  // LastVerdict is the verdict of the latest handshake `easy` made (null when
-  // none was reached, e.g. a network error or a failure of normal validation).
+  // LastVerdict is the verdict that decided `easy`'s latest transfer: its
+  // handshake's, or the one confirmed for a reused connection (null when none
+  // was reached, e.g. a network error, a failure of normal validation, or a
+  // reused connection that pinion never checked).
   std::shared_ptr<const Verdict> LastVerdict(CURL* easy) const;
 
  private:
-  explicit CurlPinning(std::unique_ptr<openssl::Enforcer> enforcer);
-  static CURLcode OnSslContext(CURL* easy, void* ssl_ctx, void* self);
+  // Attachment is what one attached handle's callbacks need.
+  struct Attachment {
+    CurlPinning* pinning = nullptr;
+    CURL* easy = nullptr;
+    std::shared_ptr<const Verdict> last_verdict;  // guarded by pinning->mutex_
+  };
+
+  CurlPinning(std::unique_ptr<openssl::Enforcer> enforcer, PolicyStore& store);
+  static CURLcode OnSslContext(CURL* easy, void* ssl_ctx, void* attachment);
+  static int OnPrerequest(void* attachment, char* primary_ip, char* local_ip, int primary_port,
+                          int local_port);
+  void SetLastVerdict(CURL* easy, std::shared_ptr<const Verdict> verdict);
 
   std::unique_ptr<openssl::Enforcer> enforcer_;
+  PolicyStore& store_;
   mutable std::mutex mutex_;
-  std::map<CURL*, std::shared_ptr<const Verdict>> verdicts_;
+  std::map<CURL*, std::unique_ptr<Attachment>> attachments_;
 };
 
 // IsOpenSslBackend: libcurl's active TLS backend is OpenSSL (what CurlPinning needs).
