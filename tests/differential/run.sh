@@ -9,7 +9,8 @@
 #      checked against a model derived from the PKI: validity from `openssl verify -purpose
 #      sslserver`, the validated path from its -show_chain, pins from the generated keys.
 #   2. host patterns: OkHttp's CertificatePinner.findMatchingPins against pinion's
-#      HostPattern::Matches (per pattern) and Policy::FindRule (pinned at all), on generated names.
+#      HostPattern::Matches (per pattern) and Policy::FindRule (pinned at all), on generated names;
+#      2b. `pinion export --to okhttp-java` compiled and run on chains, against pinion check --chain.
 #   3. validation: `openssl verify -x509_strict -verify_hostname` against `pinion check --chain`;
 #      pinion must never accept a chain openssl rejects.
 # Every disagreement is either derived as a known, documented difference
@@ -301,6 +302,35 @@ if [ "$quick" = 0 ]; then
     verdict "okhttp-policy:$host" "$status"
     printf '%-30s %-40s %-10s %-26s %s\n' "$host" "$p($norm)" "$o" "$rule" "$status"
   done < "$work/host.joined"
+
+  # -------------------------------------------------------------------------------------------
+  # 2b. The same patterns as shipped to apps: `pinion export --to okhttp-java`, compiled against
+  # OkHttp and run on valid chains (OkHttp pins after validation), against pinion check --chain.
+  section "2b. exported OkHttp pinner vs pinion check --chain (host api.diff.test)"
+  printf '%-16s %-12s %-10s %-10s %s\n' rule chain okhttp pinion status
+  for rule in api.diff.test '*.diff.test' '**.diff.test'; do
+    dir=$work/export.${rule//\*/star}
+    mkdir -p "$dir"
+    policy_for "$dir/policy.toml" "$rule" leaf backup
+    "$pinion" export --to okhttp-java "$dir/policy.toml" > "$dir/PinionPins.java" 2>"$dir/export.err"
+    javac -nowarn -d "$dir" -cp "$okhttp_cp" "$dir/PinionPins.java" "$here/OkHttpPinCheck.java"
+    java -cp "$okhttp_cp:$dir" OkHttpPinCheck api.diff.test chains/legit.served.pem chains/rotated.served.pem \
+      chains/misissued.served.pem > "$dir/okhttp.out"
+    while read -r served o; do
+      set +e
+      "$pinion" check api.diff.test --chain "$served" --ca-file roots.pem --policy "$dir/policy.toml" >/dev/null 2>&1
+      p=$(classify_pinion $?)
+      set -e
+      status=agree
+      if [ "$o" != "$p" ]; then
+        # Reported (DIFFERENTIAL.md): OkHttp 3.x has no "**.", and the exporter does not warn.
+        if [[ $rule == '**.'* ]] && [ "$o" = accept ]; then status=known:export-okhttp3-double-star
+        else status=UNEXPECTED; fi
+      fi
+      verdict "export:$rule:$served" "$status"
+      printf '%-16s %-12s %-10s %-10s %s\n' "$rule" "$(basename "$served" .served.pem)" "$o" "$p" "$status"
+    done < "$dir/okhttp.out"
+  done
 
   # -------------------------------------------------------------------------------------------
   section "3. validation: openssl verify -x509_strict -verify_hostname vs pinion check --chain"
