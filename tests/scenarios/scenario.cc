@@ -417,6 +417,8 @@ std::string ExpandPolicy(const std::string& text, const ScenarioPki& pki, std::c
       out += (pki.HasCert(argument) ? pki.cert(argument).SpkiPin() : pki.key(argument).SpkiPin()).ToString();
     } else if (kind == "cert") {
       out += pki.cert(argument).CertificatePin().ToString();
+    } else if (kind == "pem") {
+      out += pki.cert(argument).Pem();
     } else if (kind == "time") {
       auto offset = ParseOffset(argument);
       if (!offset) Fail("policy: bad offset in {{" + placeholder + "}}");

@@ -104,7 +104,7 @@ std::optional<std::chrono::seconds> ParseOffset(const std::string& text);
 // Rfc3339 formats a time point as "YYYY-MM-DDTHH:MM:SSZ".
 std::string Rfc3339(std::chrono::sys_seconds at);
 
-// ExpandPolicy replaces {{spki:NAME}}, {{cert:NAME}} and {{time:OFFSET}} in a
+// ExpandPolicy replaces {{spki:NAME}}, {{cert:NAME}}, {{pem:NAME}} and {{time:OFFSET}} in a
 // policy text; throws on an unknown placeholder or name.
 std::string ExpandPolicy(const std::string& text, const ScenarioPki& pki, std::chrono::sys_seconds now);
 
