@@ -163,9 +163,10 @@ std::optional<FailureReport> BuildReport(const Verdict& verdict, const AppInfo& 
   report.served_chain_sha256 = ServedChainSha256(verdict.served_chain_der);
 
   // Everything but the certificates is bounded by the policy's limits; the
-  // rest of kMaxReportBytes, less room for later drop counts, is for them.
+  // rest of kMaxBuiltReportBytes, less room for later drop counts, is for them.
+  static_assert(kMaxBuiltReportBytes <= kMaxReportBytes);
   std::size_t fixed = ReportToJson(report).size() + kReportDropCountReserve;
-  std::size_t budget = fixed < kMaxReportBytes ? kMaxReportBytes - fixed : 0;
+  std::size_t budget = fixed < kMaxBuiltReportBytes ? kMaxBuiltReportBytes - fixed : 0;
   // The validated chain first: it is what pinion judged (kMaxChainLength
   // certificates at most), and it normally fits whole.
   AppendPemPrefix(verdict.validated_chain_der, kMaxReportChainLength, budget, report.validated_certificate_chain);

@@ -18,7 +18,8 @@
 // sent: the validated chain is bounded by validation (kMaxChainLength), and
 // the served list — which a man in the middle controls — is cut to what the
 // parser takes (kMaxReportChainLength entries, kMaxReportCertificatePemBytes
-// each, kMaxReportBytes in all), its true count and digest kept beside it.
+// each) and a default collector accepts (kMaxBuiltReportBytes in all), its
+// true count and digest kept beside it.
 #ifndef PINION_REPORT_H_
 #define PINION_REPORT_H_
 
@@ -46,6 +47,10 @@ inline constexpr std::size_t kMaxDropReasons = 16;
 inline constexpr std::size_t kMaxDropReasonLength = 48;
 // Bytes BuildReport leaves free for the drop counts a spool adds later.
 inline constexpr std::size_t kReportDropCountReserve = 2048;
+// kMaxBuiltReportBytes bounds every body BuildReport makes, drop counts
+// included: what `pinion serve` accepts by default (its max_body), so that no
+// server can grow a report past what a default collector takes (HTTP 413).
+inline constexpr std::size_t kMaxBuiltReportBytes = 64 * 1024;
 
 // AppInfo identifies the reporting program (given by the caller).
 struct AppInfo {
@@ -102,8 +107,8 @@ struct FailureReport {
 bool IsReportable(const Verdict& verdict);
 
 // BuildReport makes the report for `verdict`, or nullopt when it is not
-// reportable. The result always fits ParseReport's bounds with
-// kReportDropCountReserve bytes to spare: the validated chain is kept whole
+// reportable. The result always fits ParseReport's bounds, and its JSON is at
+// most kMaxBuiltReportBytes with kReportDropCountReserve of them to spare: the validated chain is kept whole
 // unless its certificates alone overflow a report (then its first ones, the
 // pins of all of them still listed); the served list is cut to the first
 // certificates that fit, with served_chain_length and served_chain_sha256
