@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "pinion/host_pattern.h"
 #include "pinion/openssl/enforcer.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
@@ -30,7 +31,8 @@ struct Outcome {
   std::string mode;  // "handshake" | "chain"
   HostPort target;
   std::optional<Error> error;       // TLS, validation or network error (exit 3)
-  std::shared_ptr<const Verdict> verdict;
+  std::shared_ptr<const Verdict> verdict;  // may come with an error: information only
+  std::string handshake;            // "completed" | "failed" | "" (no handshake: chain mode, no connection)
 };
 
 int Report(const Outcome& outcome, bool json) {
@@ -38,7 +40,9 @@ int Report(const Outcome& outcome, bool json) {
   std::string label = "accepted";
   if (outcome.error) {
     code = kExitTlsFailure;
-    label = outcome.error->code() == ErrorCode::kNetwork ? "network_error" : "validation_error";
+    label = outcome.error->code() == ErrorCode::kNetwork         ? "network_error"
+            : outcome.error->code() == ErrorCode::kTlsHandshake ? "handshake_error"
+                                                                 : "validation_error";
   } else if (outcome.verdict != nullptr && !outcome.verdict->allowed()) {
     code = kExitPinFailure;
     label = "pin_failure";
@@ -46,9 +50,19 @@ int Report(const Outcome& outcome, bool json) {
   if (json) {
     nlohmann::json out = {{"host", outcome.target.host}, {"port", outcome.target.port},
                           {"mode", outcome.mode}, {"outcome", label}, {"exit_code", code}};
+    out["handshake"] = outcome.handshake.empty() ? nlohmann::json() : nlohmann::json(outcome.handshake);
     out["error"] = outcome.error ? ErrorJson(*outcome.error) : nlohmann::json();
     out["verdict"] = outcome.verdict ? VerdictJson(*outcome.verdict) : nlohmann::json();
     std::cout << out.dump(2) << "\n";
+    return code;
+  }
+  if (outcome.error && outcome.verdict != nullptr) {
+    std::cout << Style("FAILED", Tone::kBad) << " handshake failed after the pin check: " << outcome.error->ToString()
+              << "\n"
+              << "  The server's chain passed validation and pins, but the handshake did not complete (for "
+                 "example the server could not prove it holds the certificate's private key). The "
+                 "connection is not accepted. For information, the pin verdict was:\n"
+              << "  " << outcome.verdict->Summary() << "\n";
     return code;
   }
   if (outcome.error) {
@@ -87,6 +101,11 @@ int Run(const CheckOptions& options) {
   auto target = ParseHostPort(options.target);
   if (!target) {
     PrintError(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.");
+    return kExitUsage;
+  }
+  // A host no policy could name (e.g. "127.1") is refused before anything runs.
+  if (auto host = NormalizeHostName(target->host); !host) {
+    PrintError(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).");
     return kExitUsage;
   }
   auto policy = LoadPolicyFile(options.policy_file);
@@ -154,14 +173,22 @@ int Run(const CheckOptions& options) {
                             .enforcer = enforcer->get()});
   if (!result) {
     outcome.error = result.error();
-  } else if (result->verdict != nullptr) {
-    outcome.verdict = result->verdict;
-  } else {
+    return Report(outcome, options.json);
+  }
+  outcome.verdict = result->verdict;
+  // A verdict is made when the certificate arrives, before the server has
+  // proved it holds the key (CertificateVerify) or finished the handshake: a
+  // replay of the genuine chain gets an "allow" verdict too. Only a completed
+  // handshake is accepted; a failure the pins did not cause is a TLS error,
+  // the verdict kept for information.
+  bool pins_refused = outcome.verdict != nullptr && !outcome.verdict->allowed();
+  if (!result->handshake_ok && !pins_refused) {
     ErrorCode code = result->verify_result == X509_V_ERR_HOSTNAME_MISMATCH ? ErrorCode::kHostnameMismatch
                      : result->verify_result != X509_V_OK                  ? ErrorCode::kChainValidation
                                                                            : ErrorCode::kTlsHandshake;
     outcome.error = Error(code, result->error.empty() ? "handshake failed" : result->error);
   }
+  outcome.handshake = result->handshake_ok ? "completed" : "failed";
   return Report(outcome, options.json);
 }
 

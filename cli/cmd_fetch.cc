@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "pinion/host_pattern.h"
 #include "tls_client.h"
 
 namespace pinion::cli {
@@ -21,6 +22,10 @@ int Run(const FetchOptions& options) {
   auto target = ParseHostPort(options.target);
   if (!target) {
     PrintError(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.");
+    return kExitUsage;
+  }
+  if (auto host = NormalizeHostName(target->host); !host) {
+    PrintError(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).");
     return kExitUsage;
   }
   auto store = LoadTrustStore(options.ca_file);
@@ -47,15 +52,20 @@ int Run(const FetchOptions& options) {
     }
     return kExitTlsFailure;
   }
+  // The verify callback lets every chain through so that it can be shown; the
+  // validated chain counts only when the server also completed the handshake
+  // (proved it holds the key): a replayed chain must not read as "ok".
   bool validated = result->handshake_ok && result->verify_result == X509_V_OK;
-  std::string validation = result->handshake_ok
-                               ? (validated ? "ok" : X509_verify_cert_error_string(result->verify_result))
-                               : result->error;
+  std::string validation = result->verify_result != X509_V_OK
+                               ? X509_verify_cert_error_string(result->verify_result)
+                               : (result->handshake_ok ? "ok" : "handshake failed: " + result->error);
   if (options.json) {
     nlohmann::json out = {{"host", target->host},
                           {"port", target->port},
                           {"protocol", result->protocol},
                           {"cipher", result->cipher},
+                          {"handshake", result->handshake_ok ? "completed" : "failed"},
+                          {"handshake_error", result->handshake_ok ? nlohmann::json() : nlohmann::json(result->error)},
                           {"validated", validated},
                           {"validation", validation},
                           {"served_chain", ChainJson(result->served_chain)}};
@@ -63,7 +73,9 @@ int Run(const FetchOptions& options) {
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << Style(target->host + ":" + std::to_string(target->port), Tone::kBold) << "  "
-              << result->protocol << "  " << result->cipher << "\n";
+              << (result->handshake_ok ? result->protocol + "  " + result->cipher
+                                       : Style("handshake failed: " + result->error, Tone::kBad))
+              << "\n";
     std::cout << "validation: "
               << (validated ? Style("ok (path, validity and host name)", Tone::kGood) : Style(validation, Tone::kBad))
               << "\n\n";

@@ -35,7 +35,10 @@ struct TlsClientResult {
   std::string error;       // why the handshake failed
   std::vector<std::vector<std::uint8_t>> served_chain;     // as sent by the server
   std::vector<std::vector<std::uint8_t>> validated_chain;  // as built by OpenSSL
-  std::shared_ptr<const Verdict> verdict;                  // with an enforcer
+  // With an enforcer. Made when the certificate arrived, before the server
+  // proved it holds the key: present after a failed handshake too, so it is
+  // never a success on its own — only handshake_ok is.
+  std::shared_ptr<const Verdict> verdict;
   internal::UniquePtr<SSL_SESSION> session;
   bool resumed = false;
   std::string protocol;

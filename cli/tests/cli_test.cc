@@ -1,5 +1,8 @@
 // Drives the real `pinion` binary against loopback TLS servers.
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -37,6 +40,35 @@ CliRun Pinion(const std::string& args, const std::string& stdin_file = "") {
     return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
   };
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
+}
+
+// ImpostorKeyPem: a P-256 private key whose public half is `genuine`'s but
+// whose private scalar is `other`'s. OpenSSL's cert/key check compares only
+// public keys, so a server loads it with the genuine chain and then signs its
+// CertificateVerify with a key it does not match: a replay of the real chain
+// by someone without its private key.
+std::string ImpostorKeyPem(const Key& genuine, const Key& other) {
+  unsigned char pub[256];
+  std::size_t pub_length = 0;
+  BIGNUM* priv_raw = nullptr;
+  EXPECT_EQ(EVP_PKEY_get_octet_string_param(genuine.pkey.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &pub_length), 1);
+  EXPECT_EQ(EVP_PKEY_get_bn_param(other.pkey.get(), OSSL_PKEY_PARAM_PRIV_KEY, &priv_raw), 1);
+  internal::UniquePtr<BIGNUM> priv(priv_raw);
+  std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> build(OSSL_PARAM_BLD_new(), OSSL_PARAM_BLD_free);
+  OSSL_PARAM_BLD_push_utf8_string(build.get(), OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0);
+  OSSL_PARAM_BLD_push_octet_string(build.get(), OSSL_PKEY_PARAM_PUB_KEY, pub, pub_length);
+  OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get());
+  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(build.get()), OSSL_PARAM_free);
+  internal::UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* key_raw = nullptr;
+  EXPECT_EQ(EVP_PKEY_fromdata_init(ctx.get()), 1);
+  EXPECT_EQ(EVP_PKEY_fromdata(ctx.get(), &key_raw, EVP_PKEY_KEYPAIR, params.get()), 1);
+  internal::UniquePtr<EVP_PKEY> key(key_raw);
+  internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  EXPECT_EQ(PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr), 1);
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(length));
 }
 
 class CliTest : public ::testing::Test {
@@ -216,6 +248,60 @@ TEST_F(CliTest, CheckExitCodes) {
                       File("policy.toml") + " --json");
   EXPECT_EQ(closed.exit_code, 3);
   EXPECT_EQ(nlohmann::json::parse(closed.out)["outcome"], "network_error");
+}
+
+TEST_F(CliTest, AReplayedChainWithoutItsKeyIsAHandshakeFailureNotAccepted) {
+  // The genuine, pinned chain, but the handshake is signed with another key:
+  // the pins match (the verdict is "allow"), CertificateVerify does not.
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    SCOPED_TRACE(version == TLS1_3_VERSION ? "TLS 1.3" : "TLS 1.2");
+    LoopbackTlsServer impostor({.chain_pem = pki_->LeafChainPem(),
+                                .key_pem = ImpostorKeyPem(pki_->leaf_key, pki_->backup_key),
+                                .min_version = version,
+                                .max_version = version});
+    CliRun text = Pinion(Check(&impostor));
+    EXPECT_EQ(text.exit_code, 3) << text.out << text.err;
+    EXPECT_EQ(text.out.find("ACCEPTED"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("handshake failed"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("matched"), std::string::npos) << text.out;  // the verdict, as information
+
+    CliRun json = Pinion(Check(&impostor, "--json"));
+    EXPECT_EQ(json.exit_code, 3) << json.out << json.err;
+    auto parsed = nlohmann::json::parse(json.out);
+    EXPECT_EQ(parsed["outcome"], "handshake_error");
+    EXPECT_EQ(parsed["handshake"], "failed");
+    EXPECT_EQ(parsed["exit_code"], 3);
+    EXPECT_EQ(parsed["error"]["code"], "tls_handshake");
+    EXPECT_EQ(parsed["verdict"]["reason"], "matched");
+
+    CliRun fetched = Pinion("fetch --json " + Target(&impostor) + " --ca-file " + File("trust.pem"));
+    EXPECT_EQ(fetched.exit_code, 3) << fetched.out << fetched.err;
+    auto fetch_json = nlohmann::json::parse(fetched.out);
+    EXPECT_EQ(fetch_json["handshake"], "failed");
+    EXPECT_FALSE(fetch_json["validated"].get<bool>());
+    EXPECT_EQ(fetch_json["served_chain"].size(), 2u);  // still shown
+    CliRun fetched_text = Pinion("fetch " + Target(&impostor) + " --ca-file " + File("trust.pem"));
+    EXPECT_EQ(fetched_text.exit_code, 3);
+    EXPECT_NE(fetched_text.out.find("handshake failed"), std::string::npos) << fetched_text.out;
+  }
+  // The genuine server still completes its handshake.
+  auto ok = nlohmann::json::parse(Pinion(Check(legit_, "--json")).out);
+  EXPECT_EQ(ok["outcome"], "accepted");
+  EXPECT_EQ(ok["handshake"], "completed");
+  EXPECT_EQ(nlohmann::json::parse(Pinion("fetch --json " + Target(legit_) + " --ca-file " + File("trust.pem")).out)["handshake"],
+            "completed");
+}
+
+TEST_F(CliTest, NonCanonicalIpv4TargetsAreUsageErrors) {
+  for (const char* host : {"127.1", "0x7f.0.0.1", "2130706433", "127.0.0.1."}) {
+    CliRun check = Pinion("check " + std::string(host) + ":" + std::to_string(legit_->port()) + " --policy " +
+                          File("policy.toml") + " --ca-file " + File("trust.pem"));
+    EXPECT_EQ(check.exit_code, 2) << host << check.out << check.err;
+    EXPECT_NE(check.err.find("dotted-quad"), std::string::npos) << host << check.err;
+    CliRun fetch = Pinion("fetch " + std::string(host) + ":" + std::to_string(legit_->port()) + " --ca-file " +
+                          File("trust.pem"));
+    EXPECT_EQ(fetch.exit_code, 2) << host << fetch.out << fetch.err;
+  }
 }
 
 TEST_F(CliTest, CheckConfigErrorsExitTwoWithFileAndLine) {
