@@ -60,20 +60,6 @@ Status ValidateLabels(std::string_view original, std::string_view name) {
   return OkStatus();
 }
 
-// The WHATWG URL parser ("ends in a number") and inet_aton read a name whose
-// last label is a decimal number or 0x-hex as an IPv4 address, while DNS and
-// inet_pton read it as a name: '127.1' would escape a rule for 127.0.0.1 in
-// one reader and reach 127.0.0.1 in another. Such names are refused outright.
-bool EndsInNumber(std::string_view name) {
-  std::string_view last = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
-  if (last.empty()) return false;
-  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
-  if (last.size() < 2 || last[0] != '0' || (last[1] != 'x' && last[1] != 'X')) return false;
-  return std::all_of(last.begin() + 2, last.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  });
-}
-
 // The address a WHATWG/inet_aton reader takes `name` for (1 to 4 parts,
 // decimal, 0-octal or 0x-hex, the last part filling the remaining bytes), or
 // nullopt when it is no address at all. Only used to word the error.
@@ -139,6 +125,22 @@ const psl_ctx_t* PublicSuffixList() {
 
 }  // namespace
 
+// The WHATWG URL parser ("ends in a number") and inet_aton read a name whose
+// last label is a decimal number or 0x-hex as an IPv4 address, while DNS and
+// inet_pton read it as a name: '127.1' would escape a rule for 127.0.0.1 in
+// one reader and reach 127.0.0.1 in another. Such names are refused outright.
+bool HostEndsInNumber(std::string_view name) {
+  if (name.ends_with('.')) name.remove_suffix(1);
+  std::size_t dot = name.rfind('.');
+  std::string_view last = dot == std::string_view::npos ? name : name.substr(dot + 1);
+  if (last.empty()) return false;
+  if (std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
+  if (last.size() < 2 || last[0] != '0' || (last[1] != 'x' && last[1] != 'X')) return false;
+  return std::all_of(last.begin() + 2, last.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+}
+
 bool IsIpLiteral(std::string_view normalized_host) {
   return !CanonicalIp(normalized_host).empty();
 }
@@ -200,7 +202,7 @@ Result<std::string> NormalizeHostName(std::string_view host) {
     idn2_free(output);
   }
   // After IDNA: a U-label may map to digits (full-width "１２７").
-  if (EndsInNumber(name)) return NumericHostError(original, name);
+  if (HostEndsInNumber(name)) return NumericHostError(original, name);
   PINION_TRY(ValidateLabels(original, name));
   return name;
 }

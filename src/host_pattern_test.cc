@@ -65,6 +65,12 @@ TEST(HostPatternTest, NonCanonicalIpv4IsRefusedWithTheCanonicalForm) {
     ASSERT_FALSE(pattern.ok()) << c.host;
     EXPECT_EQ(pattern.error().code(), ErrorCode::kHostSyntax) << c.host;
   }
+  for (const char* numeric : {"127.1", "127.1.", "0x7f.0.0.1", "a.0X1F", "a.0x", "16909060", "example.123"}) {
+    EXPECT_TRUE(HostEndsInNumber(numeric)) << numeric;
+  }
+  for (const char* name : {"1password.com", "a.0xg", "a.1e", "0x7f.example.com", "", ".", "a..", "example.com."}) {
+    EXPECT_FALSE(HostEndsInNumber(name)) << name;
+  }
   EXPECT_EQ(HostPattern::Parse("**.0x7f", false).error().code(), ErrorCode::kHostSyntax);
   EXPECT_EQ(HostPattern::Parse("*.1", false).error().code(), ErrorCode::kHostSyntax);
 }

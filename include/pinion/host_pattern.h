@@ -30,8 +30,20 @@ enum class HostPatternKind : std::uint8_t {
 
 // NormalizeHostName lower-cases, drops one trailing dot and brackets around an
 // IPv6 literal, converts U-labels to A-labels (IDNA2008 via libidn2), renders
-// IP literals canonically, and validates label syntax. kHostSyntax on failure.
+// IPv6 literals canonically (RFC 5952), and validates label syntax.
+// kHostSyntax on failure, including for IPv4 written any way but the
+// canonical dotted quad ("127.1", "0x7f.0.0.1", "01.2.3.4", "127.0.0.1.") —
+// see HostEndsInNumber.
 Result<std::string> NormalizeHostName(std::string_view host);
+
+// HostEndsInNumber reports whether the last label of `name` (one trailing dot
+// ignored) is all decimal digits or "0x" + hex digits: what the WHATWG URL
+// parser and inet_aton read as an IPv4 address and DNS as a name.
+// NormalizeHostName refuses such names unless they are a canonical dotted
+// quad (kHostSyntax, naming the canonical form: "127.1" → 127.0.0.1), so that
+// an IP rule cannot be sidestepped by another spelling; fast paths that skip
+// NormalizeHostName must send these names through it.
+bool HostEndsInNumber(std::string_view name);
 
 // IsIpLiteral reports whether a normalized host is an IPv4 or IPv6 address.
 bool IsIpLiteral(std::string_view normalized_host);
