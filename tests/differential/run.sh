@@ -334,13 +334,40 @@ if [ "$quick" = 0 ]; then
 
   # -------------------------------------------------------------------------------------------
   section "3. validation: openssl verify -x509_strict -verify_hostname vs pinion check --chain"
+  # validation_status STRICT TLS_OSS PINION LEAF: pinion must never accept what openssl rejects.
+  validation_status() {
+    local strict=$1 tls_oss=$2 result=$3 leaf=$4
+    if [ "$result" = accept ] && [ "$strict" = reject ]; then
+      # Looser than -x509_strict. Known (reported) when OpenSSL's default TLS verification accepts:
+      # pinion uses OpenSSL's defaults, which do not set X509_V_FLAG_X509_STRICT.
+      if [ "$tls_oss" = accept ]; then echo known:looser-than-x509-strict; else echo UNEXPECTED; fi
+    elif [ "$result" = tls ] && [ "$strict" = accept ]; then
+      if ! has_san "$leaf"; then echo known:cn-only-leaf
+      elif [ "$tls_oss" = reject ]; then echo known:server-purpose  # verify without -purpose skips EKU
+      else echo UNEXPECTED
+      fi
+    elif [ "$result" != accept ] && [ "$result" != tls ]; then
+      echo UNEXPECTED
+    else
+      echo agree
+    fi
+  }
+  # A second instant, injected on both sides: one day into the not-yet-valid leaf's window.
+  future_start=$(openssl x509 -in certs/future_leaf.pem -noout -startdate | sed 's/^notBefore=//')
+  at_epoch=$(( $(date -u -d "$future_start" +%s) + 86400 ))
+  at_text=$(date -u -d "@$at_epoch" +%Y-%m-%dT%H:%M:%SZ)
   policy_for "$work/unpinned.toml" unused
-  printf '%-14s %-8s %-8s %-9s %-9s %-9s %s\n' chain strict tls-oss chain chain+pin handshake status
+  printf '%-14s %-7s %-7s %-7s %-9s %-7s %-30s | %-7s %-7s %-7s %s\n' chain strict tls-oss chain chain+pin hshake \
+    status "strict" tls-oss chain "status at $at_text"
   while IFS=$'\t' read -r name host leaf untrusted served key what; do
     untr=(); [ "$untrusted" != - ] && untr=(-untrusted "$untrusted")
     hv=(-verify_hostname "$host"); [[ $host =~ ^[0-9.]+$ ]] && hv=(-verify_ip "$host")
-    strict=reject
+    strict=reject strict_at=reject tls_at=reject
     openssl verify -x509_strict "${hv[@]}" -CAfile roots.pem "${untr[@]}" "$leaf" >/dev/null 2>&1 && strict=accept
+    openssl verify -x509_strict -attime "$at_epoch" "${hv[@]}" -CAfile roots.pem "${untr[@]}" "$leaf" >/dev/null 2>&1 \
+      && strict_at=accept
+    openssl verify -purpose sslserver -attime "$at_epoch" "${hv[@]}" -CAfile roots.pem "${untr[@]}" "$leaf" \
+      >/dev/null 2>&1 && tls_at=accept
     tls_oss=reject
     [ "${tls_valid[$name]}" = 1 ] && tls_oss=accept
     leaf_key=${cn_key[$(openssl x509 -in "$leaf" -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')]}
@@ -350,29 +377,27 @@ if [ "$quick" = 0 ]; then
     chain_rc=$?
     "$pinion" check "$host" --chain "$served" --ca-file roots.pem --policy "$work/own.$name.toml" >>"$work/pinion.out" 2>&1
     pinned_rc=$?
+    "$pinion" check "$host" --chain "$served" --ca-file roots.pem --policy "$work/unpinned.toml" --at "$at_text" \
+      >>"$work/pinion.out" 2>&1
+    at_rc=$?
     set -e
     chain_result=$(classify_pinion "$chain_rc"); pinned_result=$(classify_pinion "$pinned_rc")
+    at_result=$(classify_pinion "$at_rc")
     hs=${handshake_unpinned[$name]:-?}
-    # pinion "accepts" when any of its three checks accepts; all three must say the same.
-    status=agree
+    # Chain mode, pinned chain mode and the handshake must say the same; then pinion vs openssl.
     if [ "$chain_result" != "$pinned_result" ] || [ "$chain_result" != "$hs" ]; then
-      status=UNEXPECTED  # chain mode, pinned chain mode and the handshake disagree among themselves
-    elif [ "$chain_result" = accept ] && [ "$strict" = reject ]; then
-      # Looser than -x509_strict. Known (reported) when OpenSSL's default TLS verification accepts:
-      # pinion's handshake uses OpenSSL's defaults, which do not set X509_V_FLAG_X509_STRICT.
-      if [ "$tls_oss" = accept ]; then status=known:looser-than-x509-strict; else status=UNEXPECTED; fi
-    elif [ "$chain_result" = tls ] && [ "$strict" = accept ]; then
-      if ! has_san "$leaf"; then status=known:cn-only-leaf
-      elif [ "$tls_oss" = reject ]; then status=known:server-purpose  # verify without -purpose skips EKU
-      else status=UNEXPECTED
-      fi
-    elif [ "$chain_result" != accept ] && [ "$chain_result" != tls ]; then
       status=UNEXPECTED
+    else
+      status=$(validation_status "$strict" "$tls_oss" "$chain_result" "$leaf")
     fi
+    status_at=$(validation_status "$strict_at" "$tls_at" "$at_result" "$leaf")
     verdict "verify:$name" "$status"
-    printf '%-14s %-8s %-8s %-9s %-9s %-9s %s\n' "$name" "$strict" "$tls_oss" "$chain_result" "$pinned_result" \
-      "$hs" "$status"
-    if [ "$status" = UNEXPECTED ]; then sed 's/^/      pinion: /' "$work/pinion.out" | head -6; fi
+    verdict "verify-at:$name" "$status_at"
+    printf '%-14s %-7s %-7s %-7s %-9s %-7s %-30s | %-7s %-7s %-7s %s\n' "$name" "$strict" "$tls_oss" "$chain_result" \
+      "$pinned_result" "$hs" "$status" "$strict_at" "$tls_at" "$at_result" "$status_at"
+    if [ "$status" = UNEXPECTED ] || [ "$status_at" = UNEXPECTED ]; then
+      sed 's/^/      pinion: /' "$work/pinion.out" | head -9
+    fi
   done < chains.tsv
 fi
 
