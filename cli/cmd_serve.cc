@@ -18,6 +18,7 @@ struct ServeOptions {
   collector::CollectorConfig config;
   double read_timeout = 5;
   double manifest_max_age = 300;
+  std::string retain;  // a duration: 90d, 12h …
   std::string port_file;
   bool json = false;
 };
@@ -46,6 +47,9 @@ int RunServe(const ServeOptions& options, const CLI::App& app) {
     if (app.count("--read-timeout") > 0) merged.read_timeout = config.read_timeout;
     if (app.count("--manifest-max-age") > 0) merged.manifest_max_age = config.manifest_max_age;
     if (app.count("--max-waiting") > 0) merged.max_waiting = config.max_waiting;
+    if (app.count("--max-db-bytes") > 0) merged.max_db_bytes = config.max_db_bytes;
+    if (app.count("--retain") > 0) merged.retain = config.retain;
+    if (app.count("--read-token-file") > 0) merged.read_token_file = config.read_token_file;
     config = merged;
   }
 
@@ -83,6 +87,12 @@ int RunServe(const ServeOptions& options, const CLI::App& app) {
       PrintError(written.error(), "choose a writable --port-file");
       return kExitUsage;
     }
+  }
+  if ((*service)->reads_disabled()) {
+    std::cerr << "pinion serve: listening on " << config.listen
+              << " without --read-token-file: reports are accepted, but GET /v1/reports, /v1/summary and the "
+                 "dashboard answer 403 (give --read-token-file to read them remotely)"
+              << std::endl;
   }
   if (options.json) {
     nlohmann::json line = {{"listening", scheme + "://" + config.listen + ":" + std::to_string(*port)},
@@ -122,7 +132,7 @@ CommandRunner AttachServe(CLI::App& app) {
   app.add_option("--tls-key", config.tls_key, "PEM private key of --tls-cert");
   app.add_option("--max-body", config.max_body, "Largest report body accepted, bytes (413 beyond)")
       ->capture_default_str();
-  app.add_option("--client-rate", config.client_rate, "Reports per second per client address, 0 = unlimited (429 beyond)")
+  app.add_option("--client-rate", config.client_rate, "Reports per second per client (IPv4 address or IPv6 /64), 0 = unlimited (429 beyond)")
       ->capture_default_str();
   app.add_option("--client-burst", config.client_burst, "Reports a client may send at once")->capture_default_str();
   app.add_option("--threads", config.threads, "worker threads for queries, manifests and the dashboard (reports are taken on the I/O thread)")->capture_default_str();
@@ -132,10 +142,29 @@ CommandRunner AttachServe(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--max-waiting", config.max_waiting, "Reports waiting for a commit before answering 503")
       ->capture_default_str();
+  app.add_option("--max-db-bytes", config.max_db_bytes,
+                 "Storage quota: once the stored reports count this many bytes (compressed bodies + 512 each), "
+                 "new reports get 507 and are not stored; 0 = none")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--retain", options->retain,
+                 "Delete reports older than this (30d, 12h, 90m, 45s), checked every 10 minutes; default: keep all");
+  app.add_option("--read-token-file", config.read_token_file,
+                 "File holding the bearer token GET /v1/reports*, /v1/summary and the dashboard require. Without it "
+                 "reads are open on a loopback --listen and refused (403) on any other");
   app.add_option("--port-file", options->port_file, "Write the bound port to this file once listening");
   app.add_flag("--json", options->json, "Print the start-up line as JSON");
   app.footer("Exit codes: 0 stopped by SIGINT/SIGTERM, 2 configuration error, 3 database or listening error.");
-  return [options, &app] {
+  return [options, &app]() -> int {
+    if (!options->retain.empty()) {
+      auto retain = ParseDuration(options->retain);
+      if (!retain || retain->count() <= 0) {
+        PrintError(retain ? Error(ErrorCode::kInvalidArgument, "--retain must be longer than 0s") : retain.error(),
+                   "give --retain as a duration like 90d");
+        return kExitUsage;
+      }
+      options->config.retain = *retain;
+    }
     options->config.read_timeout = std::chrono::seconds(static_cast<std::int64_t>(options->read_timeout));
     options->config.manifest_max_age = std::chrono::seconds(static_cast<std::int64_t>(options->manifest_max_age));
     return RunServe(*options, app);

@@ -13,6 +13,7 @@
 #include "pinion/policy_loader.h"
 #include "pinion/report.h"
 #include "rate_limiter.h"
+#include "read_access.h"
 #include "report_store.h"
 
 namespace pinion::collector {
@@ -20,10 +21,15 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// Reports carry text an attacker wrote: never cached by a proxy or browser,
+// never sniffed into something a browser would run.
 HttpResponse JsonResponse(const Json& body, int status = 200) {
   return HttpResponse::Content(status, body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json")
-      .Set("Cache-Control", "no-store");
+      .Set("Cache-Control", "no-store")
+      .Set("X-Content-Type-Options", "nosniff");
 }
+
+constexpr std::size_t kPruneBatch = 1000;
 
 HttpResponse ErrorResponse(int status, std::string_view code, const std::string& message,
                            const std::string& field = "") {
@@ -142,10 +148,13 @@ Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
     else if (name == "read_timeout") status = seconds(config.read_timeout, 3600);
     else if (name == "manifest_max_age") status = seconds(config.manifest_max_age, 86400 * 7);
     else if (name == "max_waiting") status = number(config.max_waiting, 1, 1e7);
+    else if (name == "max_db_bytes") status = number(config.max_db_bytes, 0, 9e18);
+    else if (name == "retain") status = seconds(config.retain, 86400.0 * 36500);
+    else if (name == "read_token_file") status = text(config.read_token_file);
     else
       status = fail("unknown key; expected one of listen, port, database, manifests, policy, tls_certificate, "
                     "tls_key, max_body, client_rate, client_burst, threads, read_timeout, manifest_max_age, "
-                    "max_waiting");
+                    "max_waiting, max_db_bytes, retain, read_token_file");
     PINION_TRY(status);
   }
   return config;
@@ -166,9 +175,17 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorConfig config, con
   if (config.tls_certificate.empty() != config.tls_key.empty()) {
     return Error(ErrorCode::kInvalidArgument, "HTTPS needs both a TLS certificate chain and its key");
   }
+  if (config.max_db_bytes < 0) return Error(ErrorCode::kInvalidArgument, "max_db_bytes must not be negative");
+  if (config.retain.count() < 0 || config.maintenance_interval.count() < 0) {
+    return Error(ErrorCode::kInvalidArgument, "retain and maintenance_interval must not be negative");
+  }
   std::unique_ptr<Collector> collector(new Collector(std::move(config), clock));
   const CollectorConfig& c = collector->config_;
-  PINION_ASSIGN_OR_RETURN(collector->store_, ReportStore::Open(c.database));
+  // Before the database: a bad token file is a configuration error, found at once.
+  PINION_ASSIGN_OR_RETURN(ReadAccess access,
+                          ReadAccess::Create({.token_file = c.read_token_file, .listen = c.listen}));
+  collector->read_access_ = std::make_unique<ReadAccess>(access);
+  PINION_ASSIGN_OR_RETURN(collector->store_, ReportStore::Open(c.database, {.max_bytes = c.max_db_bytes}));
   collector->ingest_ = std::make_unique<IngestQueue>(*collector->store_, IngestQueueOptions{.max_waiting = c.max_waiting});
   collector->limiter_ = std::make_unique<ClientRateLimiter>(c.client_rate, c.client_burst, *clock);
   if (!c.manifests.empty()) {
@@ -189,12 +206,52 @@ Result<std::unique_ptr<Collector>> Collector::Create(CollectorConfig config, con
                                                                    .workers = c.threads,
                                                                    .error_body = ServerErrorResponse}));
   collector->Route();
+  if (c.retain.count() > 0 && c.maintenance_interval.count() > 0) {
+    Collector* raw = collector.get();
+    collector->server_->Every(c.maintenance_interval, [raw] { (void)raw->RunMaintenance(); });
+  }
   return collector;
 }
+
+Result<PruneResult> Collector::RunMaintenance() {
+  if (config_.retain.count() <= 0) return PruneResult{};
+  auto pruned = store_->Prune(clock_->Now() - config_.retain, kPruneBatch, &stopping_);
+  if (!pruned) {
+    ++prune_failures_;  // tried again at the next interval
+    return pruned;
+  }
+  pruned_ += static_cast<std::uint64_t>(pruned->reports);
+  return pruned;
+}
+
+bool Collector::reads_disabled() const { return read_access_->reads_disabled(); }
 
 void Collector::Route() {
   HttpServer& server = *server_;
   using Respond = HttpResponder;
+
+  // The read routes: only past ReadAccess (read_access.h).
+  auto reader = [this](HttpHandler handler) -> HttpHandler {
+    return [this, handler = std::move(handler)](HttpRequest& request, Respond respond) {
+      std::string authorization = request.Header("authorization");
+      switch (read_access_->Check(authorization)) {
+        case ReadAccess::Decision::kAllowed:
+          return handler(request, std::move(respond));
+        case ReadAccess::Decision::kUnauthorized:
+          // RFC 6750 §3: the challenge, with invalid_token when one was presented.
+          return respond(ErrorResponse(401, "unauthorized",
+                                       "reading reports needs 'Authorization: Bearer TOKEN' with the token of "
+                                       "--read-token-file")
+                             .Set("WWW-Authenticate", authorization.empty()
+                                                          ? "Bearer realm=\"pinion\""
+                                                          : "Bearer realm=\"pinion\", error=\"invalid_token\""));
+        case ReadAccess::Decision::kDisabled:
+          return respond(ErrorResponse(403, "reads_disabled",
+                                       "reading reports is disabled: this collector listens on a non-loopback "
+                                       "address without --read-token-file"));
+      }
+    };
+  };
 
   // On the I/O thread: nothing here blocks. The answer goes out when the
   // report's group commit lands (from the writer thread).
@@ -210,14 +267,23 @@ void Collector::Route() {
     auto report = ParseReport(request.body);
     if (!report) return respond(ErrorResponse(400, report.error()));
     Status queued = ingest_->SubmitAsync({std::move(*report), request.remote_address, clock_->Now(), std::move(request.body)},
-                                         [respond](Result<std::int64_t> id) {
+                                         [this, respond](Result<IngestOutcome> id) {
                                            if (!id) return respond(ErrorResponse(503, id.error()).Set("Retry-After", "1"));
-                                           respond(JsonResponse({{"id", *id}}, 202));
+                                           if (!id->has_value()) {
+                                             // Refused, not dropped: pinion's uploader keeps a report
+                                             // spooled on a 5xx and retries it later.
+                                             ++refused_full_;
+                                             return respond(ErrorResponse(507, "storage_full",
+                                                                          "the collector's storage quota is reached; "
+                                                                          "the report was not stored, retry later")
+                                                                .Set("Retry-After", "600"));
+                                           }
+                                           respond(JsonResponse({{"id", **id}}, 202));
                                          });
     if (!queued) respond(ErrorResponse(503, queued.error()).Set("Retry-After", "1"));
   });
 
-  server.Route("GET", "/v1/reports", HttpServer::kOnWorker, [this](HttpRequest& request, Respond respond) {
+  server.Route("GET", "/v1/reports", HttpServer::kOnWorker, reader([this](HttpRequest& request, Respond respond) {
     ReportQuery query;
     if (request.HasParam("host")) query.host = request.Param("host");
     if (request.HasParam("reason")) query.reason = request.Param("reason");
@@ -240,17 +306,21 @@ void Collector::Route() {
     Json body = {{"reports", reports}, {"next_cursor", nullptr}};
     if (page->next_cursor) body["next_cursor"] = *page->next_cursor;
     respond(JsonResponse(body));
-  });
+  }));
 
   server.Route("GET", R"(/v1/reports/(\d{1,18}))", HttpServer::kOnWorker,
-               [this](HttpRequest& request, Respond respond) {
+               reader([this](HttpRequest& request, Respond respond) {
                  auto body = store_->Body(std::stoll(request.captures[0]));
                  if (!body) return respond(ErrorResponse(503, body.error()));
                  if (!body->has_value()) return respond(ErrorResponse(404, "not_found", "no report with this id"));
-                 respond(HttpResponse::Content(200, std::move(**body), "application/json").Set("Cache-Control", "no-store"));
-               });
+                 // The body is the client's own bytes: a browser must treat it as inert JSON.
+                 respond(HttpResponse::Content(200, std::move(**body), "application/json")
+                             .Set("Cache-Control", "no-store")
+                             .Set("X-Content-Type-Options", "nosniff")
+                             .Set("Content-Security-Policy", "default-src 'none'; sandbox"));
+               }));
 
-  server.Route("GET", "/v1/summary", HttpServer::kOnWorker, [this](HttpRequest& request, Respond respond) {
+  server.Route("GET", "/v1/summary", HttpServer::kOnWorker, reader([this](HttpRequest& request, Respond respond) {
     TimePoint now = clock_->Now();
     auto since = TimeParam(request, "since");
     auto until = TimeParam(request, "until");
@@ -282,7 +352,7 @@ void Collector::Route() {
                           {"per_host", totals},
                           {"buckets", buckets},
                           {"top_unexpected_pins", pins}}));
-  });
+  }));
 
   server.Route("GET", "/healthz", HttpServer::kOnWorker, [this](HttpRequest&, Respond respond) {
     Status ping = store_->Ping();
@@ -291,11 +361,26 @@ void Collector::Route() {
       return respond(
           JsonResponse({{"status", "unavailable"}, {"database", database}, {"error", ping.error().message()}}, 503));
     }
+    auto usage = store_->Usage();
+    if (!usage) {
+      return respond(
+          JsonResponse({{"status", "unavailable"}, {"database", database}, {"error", usage.error().message()}}, 503));
+    }
+    Json storage = {{"reports", usage->reports},
+                    {"bytes", usage->bytes},
+                    {"max_bytes", nullptr},
+                    {"retain_seconds", nullptr},
+                    {"refused_full", refused_full_.load()},
+                    {"pruned", pruned_.load()},
+                    {"prune_failures", prune_failures_.load()}};
+    if (config_.max_db_bytes > 0) storage["max_bytes"] = config_.max_db_bytes;
+    if (config_.retain.count() > 0) storage["retain_seconds"] = config_.retain.count();
     // Reports per commit tell whether group commit keeps up (docs/COLLECTOR.md).
     respond(JsonResponse({{"status", "ok"},
                           {"database", database},
                           {"schema_version", store_->schema_version()},
-                          {"ingest", {{"commits", ingest_->batches()}, {"reports", ingest_->committed()}}}}));
+                          {"ingest", {{"commits", ingest_->batches()}, {"reports", ingest_->committed()}}},
+                          {"storage", storage}}));
   });
 
   server.Route("GET", R"(/v1/manifests/([^/]+))", HttpServer::kOnWorker,
@@ -318,11 +403,12 @@ void Collector::Route() {
       return respond(std::move(response));
     }
     response.Set("Content-Type", "application/json");
+    response.Set("X-Content-Type-Options", "nosniff");
     response.body = (*manifest)->body;
     respond(std::move(response));
   });
 
-  server.Route("GET", "/", HttpServer::kOnWorker, [this](HttpRequest&, Respond respond) {
+  server.Route("GET", "/", HttpServer::kOnWorker, reader([this](HttpRequest&, Respond respond) {
     DashboardData data;
     data.now = clock_->Now();
     data.window_start = data.now - std::chrono::hours(47);
@@ -337,8 +423,9 @@ void Collector::Route() {
     data.latest = std::move(latest->reports);
     respond(HttpResponse::Content(200, RenderDashboard(data), "text/html; charset=utf-8")
                 .Set("Cache-Control", "no-store")
+                .Set("X-Content-Type-Options", "nosniff")
                 .Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:"));
-  });
+  }));
 }
 
 Result<int> Collector::Bind() { return server_->Bind(); }
@@ -352,6 +439,7 @@ int Collector::schema_version() const { return store_->schema_version(); }
 void Collector::Listen() { server_->Run(); }
 
 void Collector::Stop() {
+  stopping_ = true;
   if (server_) server_->Stop();
 }
 

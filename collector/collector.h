@@ -13,6 +13,7 @@
 #ifndef PINION_COLLECTOR_COLLECTOR_H_
 #define PINION_COLLECTOR_COLLECTOR_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -32,6 +33,8 @@ class ReportStore;
 class ClientRateLimiter;
 class ManifestDirectory;
 class HttpServer;
+class ReadAccess;
+struct PruneResult;
 
 struct CollectorConfig {
   std::string listen = "127.0.0.1";
@@ -42,12 +45,20 @@ struct CollectorConfig {
   std::string tls_certificate;          // PEM chain; with tls_key, serve HTTPS
   std::string tls_key;
   std::size_t max_body = 64 * 1024;     // bytes per report body (at most kMaxReportBytes)
-  double client_rate = 50;              // reports per second per client address; 0: unlimited
+  double client_rate = 50;              // reports per second per client (IPv4 address, IPv6 /64); 0: unlimited
   double client_burst = 200;
   std::size_t threads = 8;              // workers for queries, manifests, the dashboard
   std::chrono::seconds read_timeout{5};  // slow clients are cut off after this
   std::chrono::seconds manifest_max_age{300};
   std::size_t max_waiting = 8192;       // reports waiting for a commit before 503
+  // Counted size of the stored reports (bodies as stored + 512 bytes each)
+  // beyond which new reports are refused with 507; 0: unbounded.
+  std::int64_t max_db_bytes = 0;
+  std::chrono::seconds retain{0};       // reports older than this are deleted; 0: kept forever
+  std::chrono::seconds maintenance_interval{600};  // how often to prune (with retain); 0: only RunMaintenance
+  // File holding the bearer token of the read routes; see read_access.h for
+  // who may read without one.
+  std::string read_token_file;
 };
 
 // LoadCollectorConfig reads a TOML file whose keys are CollectorConfig's
@@ -66,6 +77,15 @@ class Collector {
   void Listen();
   void Stop();
 
+  // RunMaintenance deletes the reports older than `retain` (from the
+  // injected clock) now; the collector also runs it every
+  // maintenance_interval while listening. Returns what it deleted.
+  Result<PruneResult> RunMaintenance();
+
+  // reads_disabled: listening on a non-loopback address without a read
+  // token, so the read routes answer 403 (cmd_serve warns about it).
+  bool reads_disabled() const;
+
   ReportStore& store() { return *store_; }
   std::string_view database_kind() const;  // "sqlite" | "postgresql"
   int schema_version() const;
@@ -81,7 +101,12 @@ class Collector {
   std::unique_ptr<ClientRateLimiter> limiter_;
   std::unique_ptr<ManifestDirectory> manifests_;
   PolicySnapshot policy_;  // may be null
+  std::unique_ptr<ReadAccess> read_access_;
   std::unique_ptr<HttpServer> server_;
+  std::atomic<bool> stopping_{false};           // ends a running prune between its transactions
+  std::atomic<std::uint64_t> refused_full_{0};  // reports answered 507
+  std::atomic<std::uint64_t> pruned_{0};        // reports deleted by retention
+  std::atomic<std::uint64_t> prune_failures_{0};
 };
 
 }  // namespace pinion::collector

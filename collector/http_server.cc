@@ -148,7 +148,12 @@ class HttpServer::Impl {
     return static_cast<int>(acceptor_.local_endpoint().port());
   }
 
+  void AddPeriodic(std::chrono::seconds period, std::function<void()> task) {
+    periodic_.push_back(std::make_unique<Periodic>(Periodic{period, std::move(task), Timer(io_.get_executor())}));
+  }
+
   void Run() {
+    for (auto& periodic : periodic_) Arm(*periodic, std::chrono::seconds(0));
     Accept();
     io_.run();
   }
@@ -158,6 +163,7 @@ class HttpServer::Impl {
       boost::system::error_code ignored;
       acceptor_.close(ignored);
       accept_pause_.cancel();
+      for (auto& periodic : periodic_) periodic->timer.cancel();
     });
     io_.stop();
   }
@@ -200,14 +206,39 @@ class HttpServer::Impl {
   const HttpServerOptions& options() const { return options_; }
 
  private:
+  using Timer =
+      asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
+  struct Periodic {
+    std::chrono::seconds period;
+    std::function<void()> task;
+    Timer timer;
+  };
+
   void Accept();
+
+  // The timer fires on the I/O thread; the task runs on a worker (it may
+  // block on the database) and re-arms the timer when it is done.
+  void Arm(Periodic& periodic, std::chrono::seconds delay) {
+    periodic.timer.expires_after(delay);
+    periodic.timer.async_wait([this, &periodic](beast::error_code ec) {
+      if (ec) return;  // cancelled: stopping
+      asio::post(workers_, [this, &periodic] {
+        try {
+          periodic.task();
+        } catch (const std::exception&) {
+          // The task reports its own failures; a throw must not end the schedule.
+        }
+        asio::post(io_, [this, &periodic] { Arm(periodic, periodic.period); });
+      });
+    });
+  }
 
   HttpServerOptions options_;
   std::optional<asio::ssl::context> tls_;  // outlives io_, whose queued handlers may hold TLS sessions
   asio::io_context io_{1};
   Acceptor acceptor_;
-  asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>
-      accept_pause_{io_.get_executor()};
+  Timer accept_pause_{io_.get_executor()};
+  std::vector<std::unique_ptr<Periodic>> periodic_;
   asio::thread_pool workers_;
   std::vector<RouteEntry> routes_;
 };
@@ -380,6 +411,10 @@ HttpServer::~HttpServer() = default;
 
 void HttpServer::Route(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler) {
   impl_->AddRoute(std::move(method), pattern, dispatch, std::move(handler));
+}
+
+void HttpServer::Every(std::chrono::seconds period, std::function<void()> task) {
+  impl_->AddPeriodic(period, std::move(task));
 }
 
 Result<int> HttpServer::Bind() { return impl_->Bind(); }

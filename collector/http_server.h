@@ -85,6 +85,11 @@ class HttpServer {
   // ECMAScript regex matched against the whole path). First match wins.
   void Route(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler);
 
+  // Every runs `task` on a worker thread every `period` while the server
+  // runs, the first time as Run starts. A run that takes longer than the
+  // period delays the next (never two at once). Call before Run.
+  void Every(std::chrono::seconds period, std::function<void()> task);
+
   Result<int> Bind();  // opens the listening socket; returns the port
   void Run();          // serves until Stop (blocking)
   void Stop();         // from any thread

@@ -1,5 +1,6 @@
 #include "ingest_queue.h"
 
+#include <algorithm>
 #include <exception>
 #include <future>
 #include <string>
@@ -32,10 +33,10 @@ Status IngestQueue::SubmitAsync(IncomingReport report, IngestCompletion done) {
   return OkStatus();
 }
 
-Result<std::int64_t> IngestQueue::Submit(IncomingReport report) {
-  std::promise<Result<std::int64_t>> outcome;
+Result<IngestOutcome> IngestQueue::Submit(IncomingReport report) {
+  std::promise<Result<IngestOutcome>> outcome;
   auto future = outcome.get_future();
-  PINION_TRY(SubmitAsync(std::move(report), [&outcome](Result<std::int64_t> id) { outcome.set_value(std::move(id)); }));
+  PINION_TRY(SubmitAsync(std::move(report), [&outcome](Result<IngestOutcome> id) { outcome.set_value(std::move(id)); }));
   return future.get();
 }
 
@@ -51,7 +52,7 @@ void IngestQueue::WriterLoop() {
     }
     lock.unlock();
     // A throw must not end the writer: every later report would wait forever.
-    Result<std::vector<std::int64_t>> ids = [&]() -> Result<std::vector<std::int64_t>> {
+    Result<std::vector<IngestOutcome>> ids = [&]() -> Result<std::vector<IngestOutcome>> {
       try {
         std::vector<PreparedReport> rows;
         rows.reserve(batch.size());
@@ -62,11 +63,11 @@ void IngestQueue::WriterLoop() {
       }
     }();
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      batch[i].done(ids ? Result<std::int64_t>((*ids)[i]) : Result<std::int64_t>(ids.error()));
+      batch[i].done(ids ? Result<IngestOutcome>((*ids)[i]) : Result<IngestOutcome>(ids.error()));
     }
     lock.lock();
     ++batches_;
-    if (ids) committed_ += batch.size();
+    if (ids) committed_ += static_cast<std::uint64_t>(std::count_if(ids->begin(), ids->end(), [](const auto& id) { return id.has_value(); }));
   }
 }
 

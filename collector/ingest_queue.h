@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "pinion/result.h"
@@ -29,9 +30,12 @@ struct IngestQueueOptions {
   std::size_t max_waiting = 8192;  // beyond this, submissions are refused at once (HTTP 503)
 };
 
-// IngestCompletion receives the stored report's id, or kDatabase when the
-// store failed. It runs on the writer thread: it must be quick.
-using IngestCompletion = std::function<void(Result<std::int64_t>)>;
+// IngestOutcome is the stored report's id; nullopt when the report was not
+// stored because the store's quota (ReportStoreOptions::max_bytes) is reached.
+using IngestOutcome = std::optional<std::int64_t>;
+// IngestCompletion receives the outcome, or kDatabase when the store failed.
+// It runs on the writer thread: it must be quick.
+using IngestCompletion = std::function<void(Result<IngestOutcome>)>;
 
 class IngestQueue {
  public:
@@ -42,8 +46,8 @@ class IngestQueue {
   // the commit. Refused at once, without calling `done`: kDatabase while shutting
   // down, kInputTooLarge when too many reports are waiting.
   Status SubmitAsync(IncomingReport report, IngestCompletion done);
-  // Submit is the blocking form: the id once committed, or the error.
-  Result<std::int64_t> Submit(IncomingReport report);
+  // Submit is the blocking form: the outcome once committed, or the error.
+  Result<IngestOutcome> Submit(IncomingReport report);
 
   std::uint64_t batches() const;
   std::uint64_t committed() const;

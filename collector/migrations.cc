@@ -54,6 +54,18 @@ constexpr Migration kMigrations[] = {
     // Bodies from now on are zstd frames (body_codec.h) and `body` is left
     // empty; bodies stored before keep their text in `body`.
     {4, "compressed report bodies", "ALTER TABLE reports ADD COLUMN body_zstd {{blob}};\n"},
+    // One row counting what is stored, updated in the transaction of every
+    // insert and prune: the quota (--max-db-bytes) is checked without a scan
+    // and holds across collectors sharing a database. Existing rows are
+    // counted once, here, with ReportStore's expression (kStoredBytes).
+    {5, "storage usage",
+     "CREATE TABLE storage_usage (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  reports BIGINT NOT NULL,\n"
+     "  bytes BIGINT NOT NULL\n"
+     ");\n"
+     "INSERT INTO storage_usage (id, reports, bytes)\n"
+     "  SELECT 1, COUNT(*), COALESCE(SUM(LENGTH(body) + COALESCE(LENGTH(body_zstd), 0) + 512), 0) FROM reports;\n"},
 };
 
 constexpr char kCreateLedger[] =

@@ -1,18 +1,48 @@
 #include "rate_limiter.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace pinion::collector {
 
-bool ClientRateLimiter::Allow(const std::string& client, int* retry_after_seconds) {
+std::string RateLimitKey(std::string_view address) {
+  // A scope ("fe80::1%eth0") names the interface, not a different host.
+  std::string text(address.substr(0, address.find('%')));
+  unsigned char bytes[16] = {};
+  if (inet_pton(AF_INET, text.c_str(), bytes) == 1) return text;
+  if (inet_pton(AF_INET6, text.c_str(), bytes) != 1) return std::string(address);
+  char out[INET6_ADDRSTRLEN] = {};
+  static constexpr unsigned char kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(bytes, kMappedPrefix, sizeof(kMappedPrefix)) == 0) {
+    inet_ntop(AF_INET, bytes + 12, out, sizeof(out));
+    return out;
+  }
+  std::memset(bytes + 8, 0, 8);
+  inet_ntop(AF_INET6, bytes, out, sizeof(out));
+  return std::string(out) + "/64";
+}
+
+bool ClientRateLimiter::Allow(std::string_view client, int* retry_after_seconds) {
   if (per_second_ <= 0) return true;
+  std::string key = RateLimitKey(client);
   TimePoint now = clock_.Now();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (buckets_.size() >= max_clients_ && !buckets_.contains(client)) buckets_.clear();
-  auto [it, inserted] = buckets_.try_emplace(client, Bucket{burst_, now});
-  Bucket& bucket = it->second;
-  if (!inserted && now > bucket.refilled_at) {
+  auto found = buckets_.find(key);
+  if (found == buckets_.end()) {
+    if (buckets_.size() >= max_clients_) {
+      buckets_.erase(recency_.back().key);
+      recency_.pop_back();
+    }
+    recency_.push_front(Bucket{key, burst_, now});
+    found = buckets_.emplace(std::move(key), recency_.begin()).first;
+  } else {
+    recency_.splice(recency_.begin(), recency_, found->second);  // iterators stay valid
+  }
+  Bucket& bucket = *found->second;
+  if (now > bucket.refilled_at) {
     double elapsed = std::chrono::duration<double>(now - bucket.refilled_at).count();
     bucket.tokens = std::min(burst_, bucket.tokens + elapsed * per_second_);
     bucket.refilled_at = now;
@@ -25,6 +55,11 @@ bool ClientRateLimiter::Allow(const std::string& client, int* retry_after_second
     *retry_after_seconds = std::max(1, static_cast<int>(std::ceil((1.0 - bucket.tokens) / per_second_)));
   }
   return false;
+}
+
+std::size_t ClientRateLimiter::size() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return buckets_.size();
 }
 
 }  // namespace pinion::collector

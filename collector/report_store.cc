@@ -36,6 +36,11 @@ constexpr char kInsertReport[] =
 constexpr char kCountPin[] =
     "INSERT INTO unexpected_pin_counts (minute, pin, reports) VALUES ($1, $2, $3) "
     "ON CONFLICT (minute, pin) DO UPDATE SET reports = unexpected_pin_counts.reports + excluded.reports";
+// The counted size of a stored row; migration 5 counts existing rows with the
+// same expression (LENGTH(body): rows stored before bodies were compressed).
+constexpr char kStoredBytes[] = "LENGTH(body) + COALESCE(LENGTH(body_zstd), 0) + 512";
+static_assert(kReportRowOverheadBytes == 512);
+constexpr char kAddUsage[] = "UPDATE storage_usage SET reports = reports + $1, bytes = bytes + $2 WHERE id = 1";
 constexpr char kColumns[] =
     "SELECT id, received_at, date_time, hostname, port, noted_hostname, format, mode, reason, policy_version, "
     "app_id, app_version, app_platform, dropped_reports, client, known_pins, chain_pins FROM reports";
@@ -62,17 +67,18 @@ StoredReport RowToReport(const SqlRow& row) {
 
 }  // namespace
 
-Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::string& database) {
+Result<std::unique_ptr<ReportStore>> ReportStore::Open(const std::string& database, ReportStoreOptions options) {
   if (database.starts_with("postgresql://") || database.starts_with("postgres://")) {
-    return Open([database] { return OpenPostgres(database); });
+    return Open([database] { return OpenPostgres(database); }, options);
   }
   std::string path = database.starts_with("sqlite:") ? database.substr(7) : database;
   if (path.empty()) return Error(ErrorCode::kInvalidArgument, "--db needs a path or a postgresql:// URI");
-  return Open([path] { return OpenSqlite(path); });
+  return Open([path] { return OpenSqlite(path); }, options);
 }
 
-Result<std::unique_ptr<ReportStore>> ReportStore::Open(SessionFactory factory) {
-  std::unique_ptr<ReportStore> store(new ReportStore(std::move(factory)));
+Result<std::unique_ptr<ReportStore>> ReportStore::Open(SessionFactory factory, ReportStoreOptions options) {
+  if (options.max_bytes < 0) return Error(ErrorCode::kInvalidArgument, "max_bytes must not be negative");
+  std::unique_ptr<ReportStore> store(new ReportStore(std::move(factory), options));
   PINION_ASSIGN_OR_RETURN(store->writer_.session, store->factory_());
   store->dialect_ = store->writer_.session->dialect();
   PINION_ASSIGN_OR_RETURN(store->schema_version_, Migrate(*store->writer_.session));
@@ -104,6 +110,8 @@ PreparedReport ReportStore::Prepare(const IncomingReport& item) {
                   report.app.platform, static_cast<std::int64_t>(report.dropped_reports), item.client,
                   JoinPins(report.known_pins), JoinPins(report.validated_chain_pins),
                   SqlBlob{CompressBody(item.body.empty() ? ReportToJson(report) : item.body)}};
+  prepared.stored_bytes =
+      static_cast<std::int64_t>(std::get<SqlBlob>(prepared.row.back()).bytes.size()) + kReportRowOverheadBytes;
   for (const Pin& pin : report.validated_chain_pins) {
     bool expected = std::find(report.known_pins.begin(), report.known_pins.end(), pin) != report.known_pins.end();
     if (!expected) prepared.unexpected_pins.emplace_back(Seconds(item.received_at) / 60 * 60, pin.ToString());
@@ -115,19 +123,52 @@ Result<std::vector<std::int64_t>> ReportStore::Insert(const std::vector<Incoming
   std::vector<PreparedReport> prepared;
   prepared.reserve(batch.size());
   for (const IncomingReport& item : batch) prepared.push_back(Prepare(item));
-  return InsertPrepared(prepared);
+  PINION_ASSIGN_OR_RETURN(auto stored, InsertRows(prepared, /*whole_batch=*/true));
+  std::vector<std::int64_t> ids;
+  ids.reserve(stored.size());
+  for (const auto& id : stored) ids.push_back(*id);  // whole_batch: all stored, or an error
+  return ids;
 }
 
-Result<std::vector<std::int64_t>> ReportStore::InsertPrepared(const std::vector<PreparedReport>& batch) {
-  return WithSession<std::vector<std::int64_t>>(writer_, [&](SqlSession& session) -> Result<std::vector<std::int64_t>> {
+Result<std::vector<std::optional<std::int64_t>>> ReportStore::InsertPrepared(const std::vector<PreparedReport>& batch) {
+  return InsertRows(batch, /*whole_batch=*/false);
+}
+
+Result<std::vector<std::optional<std::int64_t>>> ReportStore::InsertRows(const std::vector<PreparedReport>& batch,
+                                                                         bool whole_batch) {
+  using Ids = std::vector<std::optional<std::int64_t>>;
+  return WithSession<Ids>(writer_, [&](SqlSession& session) -> Result<Ids> {
     PINION_TRY(session.Begin());
-    auto ids = [&]() -> Result<std::vector<std::int64_t>> {
-      std::vector<std::int64_t> out;
+    auto ids = [&]() -> Result<Ids> {
+      // With a quota, read the usage first and hold it (PostgreSQL: the row
+      // lock; SQLite: the one writer) until commit, so collectors sharing a
+      // database cannot each fill the last free bytes.
+      std::int64_t used = 0;
+      if (options_.max_bytes > 0) {
+        PINION_ASSIGN_OR_RETURN(auto rows, session.Query(dialect_ == SqlDialect::kPostgres
+                                                             ? "SELECT bytes FROM storage_usage WHERE id = 1 FOR UPDATE"
+                                                             : "SELECT bytes FROM storage_usage WHERE id = 1"));
+        if (rows.empty()) return Error(ErrorCode::kDatabase, "the storage_usage row is missing");
+        used = std::stoll(rows[0].at(0));
+      }
+      Ids out;
       out.reserve(batch.size());
+      std::int64_t added_reports = 0;
+      std::int64_t added_bytes = 0;
       std::map<std::pair<std::int64_t, std::string>, std::int64_t> unexpected;  // (minute, pin) → reports
       for (const PreparedReport& item : batch) {
+        if (options_.max_bytes > 0 && used + added_bytes + item.stored_bytes > options_.max_bytes) {
+          if (whole_batch) {
+            return Error(ErrorCode::kInputTooLarge, "storing this batch would pass the storage quota of " +
+                                                        std::to_string(options_.max_bytes) + " bytes");
+          }
+          out.emplace_back();
+          continue;
+        }
         PINION_ASSIGN_OR_RETURN(auto rows, session.Query(kInsertReport, item.row));
-        out.push_back(std::stoll(rows.at(0).at(0)));
+        out.emplace_back(std::stoll(rows.at(0).at(0)));
+        ++added_reports;
+        added_bytes += item.stored_bytes;
         for (const auto& key : item.unexpected_pins) ++unexpected[key];
       }
       // In key order: concurrent collectors on one PostgreSQL database then
@@ -135,6 +176,8 @@ Result<std::vector<std::int64_t>> ReportStore::InsertPrepared(const std::vector<
       for (const auto& [key, count] : unexpected) {
         PINION_TRY(session.Query(kCountPin, {key.first, key.second, count}));
       }
+      // Last: without a quota the usage row is locked only from here to the commit.
+      if (added_reports > 0) PINION_TRY(session.Query(kAddUsage, {added_reports, added_bytes}));
       return out;
     }();
     if (!ids.ok()) {
@@ -144,6 +187,78 @@ Result<std::vector<std::int64_t>> ReportStore::InsertPrepared(const std::vector<
     PINION_TRY(session.Commit());
     return ids;
   });
+}
+
+Result<PruneResult> ReportStore::Prune(TimePoint cutoff, std::size_t batch, const std::atomic<bool>* cancel) {
+  const std::string delete_reports =
+      std::string("DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE received_at < $1 LIMIT $2) "
+                  "RETURNING ") + kStoredBytes;
+  const std::int64_t limit = static_cast<std::int64_t>(std::max<std::size_t>(1, batch));
+  PruneResult total;
+  // One short transaction per batch: the writer lock (and on SQLite the
+  // database) is released between them, so reports keep being taken.
+  while (cancel == nullptr || !cancel->load()) {
+    auto step = WithSession<PruneResult>(writer_, [&](SqlSession& session) -> Result<PruneResult> {
+      PINION_TRY(session.Begin());
+      auto deleted = [&]() -> Result<PruneResult> {
+        PINION_ASSIGN_OR_RETURN(auto rows, session.Query(delete_reports, {Seconds(cutoff), limit}));
+        PruneResult out;
+        for (const SqlRow& row : rows) {
+          ++out.reports;
+          out.bytes += std::stoll(row.at(0));
+        }
+        if (out.reports > 0) PINION_TRY(session.Query(kAddUsage, {-out.reports, -out.bytes}));
+        return out;
+      }();
+      if (!deleted.ok()) {
+        session.Rollback();
+        return deleted;
+      }
+      PINION_TRY(session.Commit());
+      return deleted;
+    });
+    PINION_TRY(step);
+    total.reports += step->reports;
+    total.bytes += step->bytes;
+    ++total.transactions;
+    if (step->reports < limit) break;
+  }
+  if (cancel != nullptr && cancel->load()) return total;
+  // Counts per minute: those of minutes that ended by the cutoff go too (a
+  // few rows per minute: one statement is short).
+  auto pins = WithSession<bool>(writer_, [&](SqlSession& session) -> Result<bool> {
+    PINION_TRY(session.Query("DELETE FROM unexpected_pin_counts WHERE minute < $1", {Seconds(cutoff) / 60 * 60}));
+    return true;
+  });
+  PINION_TRY(pins);
+  return total;
+}
+
+Result<StorageUsage> ReportStore::Usage() {
+  return WithSession<StorageUsage>(reader_, [&](SqlSession& session) -> Result<StorageUsage> {
+    PINION_ASSIGN_OR_RETURN(auto rows, session.Query("SELECT reports, bytes FROM storage_usage WHERE id = 1"));
+    if (rows.empty()) return Error(ErrorCode::kDatabase, "the storage_usage row is missing");
+    return StorageUsage{std::stoll(rows[0].at(0)), std::stoll(rows[0].at(1))};
+  });
+}
+
+Status ReportStore::CheckInvariants() {
+  auto counted = WithSession<StorageUsage>(reader_, [&](SqlSession& session) -> Result<StorageUsage> {
+    PINION_ASSIGN_OR_RETURN(
+        auto rows, session.Query(std::string("SELECT COUNT(*), COALESCE(SUM(") + kStoredBytes + "), 0) FROM reports"));
+    return StorageUsage{std::stoll(rows.at(0).at(0)), std::stoll(rows.at(0).at(1))};
+  });
+  PINION_TRY(counted);
+  PINION_ASSIGN_OR_RETURN(StorageUsage recorded, Usage());
+  if (recorded.reports != counted->reports || recorded.bytes != counted->bytes) {
+    return Error(ErrorCode::kDatabase, "storage_usage records " + std::to_string(recorded.reports) + " reports / " +
+                                           std::to_string(recorded.bytes) + " bytes; the table holds " +
+                                           std::to_string(counted->reports) + " / " + std::to_string(counted->bytes));
+  }
+  if (options_.max_bytes > 0 && recorded.bytes > options_.max_bytes) {
+    return Error(ErrorCode::kDatabase, "the stored reports count more than max_bytes");
+  }
+  return OkStatus();
 }
 
 Result<ReportPage> ReportStore::List(const ReportQuery& query) {

@@ -9,9 +9,16 @@
 // committed (durable: SQLite synchronous=FULL, PostgreSQL's default commit),
 // which is what lets the HTTP layer answer 202. Writes and reads use separate
 // connections, so the dashboard never waits for ingestion. Thread-safe.
+//
+// Size: every insert and prune also updates one `storage_usage` row in the
+// same transaction, so the counted size of what is stored (StoredBytes) is
+// known without scanning, on every collector sharing the database. With
+// `max_bytes` set, a report that would take it past the quota is refused,
+// never stored; Prune deletes reports by age, in batches.
 #ifndef PINION_COLLECTOR_REPORT_STORE_H_
 #define PINION_COLLECTOR_REPORT_STORE_H_
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -105,6 +112,31 @@ struct ReportSummary {
 struct PreparedReport {
   std::vector<SqlValue> row;
   std::vector<std::pair<std::int64_t, std::string>> unexpected_pins;  // (minute, pin)
+  std::int64_t stored_bytes = 0;  // what it counts against the quota (kReportRowOverheadBytes included)
+};
+
+// kReportRowOverheadBytes is what each report counts against the quota on
+// top of its stored (compressed) body: its other columns and index entries.
+// The same figure is written into migration 5 and the prune statement.
+inline constexpr std::int64_t kReportRowOverheadBytes = 512;
+
+struct ReportStoreOptions {
+  // max_bytes bounds the counted size of the stored reports (bodies as
+  // stored plus kReportRowOverheadBytes each); 0: unbounded.
+  std::int64_t max_bytes = 0;
+};
+
+// StorageUsage is what the storage_usage row counts.
+struct StorageUsage {
+  std::int64_t reports = 0;
+  std::int64_t bytes = 0;
+};
+
+// PruneResult is what one Prune deleted.
+struct PruneResult {
+  std::int64_t reports = 0;
+  std::int64_t bytes = 0;
+  std::int64_t transactions = 0;
 };
 
 class ReportStore {
@@ -113,13 +145,27 @@ class ReportStore {
 
   // Open takes "postgresql://…" / "postgres://…" (libpq URI), "sqlite:PATH"
   // or a plain PATH (SQLite), connects and applies pending migrations.
-  static Result<std::unique_ptr<ReportStore>> Open(const std::string& database);
-  static Result<std::unique_ptr<ReportStore>> Open(SessionFactory factory);
+  static Result<std::unique_ptr<ReportStore>> Open(const std::string& database, ReportStoreOptions options = {});
+  static Result<std::unique_ptr<ReportStore>> Open(SessionFactory factory, ReportStoreOptions options = {});
 
-  // Insert stores a batch atomically; ids in input order.
+  // Insert stores a batch atomically; ids in input order. A batch that does
+  // not fit under max_bytes is refused whole: kInputTooLarge, nothing stored.
   Result<std::vector<std::int64_t>> Insert(const std::vector<IncomingReport>& batch);
   static PreparedReport Prepare(const IncomingReport& report);
-  Result<std::vector<std::int64_t>> InsertPrepared(const std::vector<PreparedReport>& batch);
+  // InsertPrepared stores a batch in one transaction; per report, in input
+  // order, its id, or nullopt when storing it would have taken the counted
+  // size past max_bytes (that report is not stored; the others are).
+  Result<std::vector<std::optional<std::int64_t>>> InsertPrepared(const std::vector<PreparedReport>& batch);
+  // Prune deletes the reports received before `cutoff`, at most `batch` per
+  // transaction (ingestion goes on between them), and the unexpected-pin
+  // counts of minutes wholly before it. Stops early, between transactions,
+  // once `*cancel` is true. Deleted reports are gone; nothing else changes.
+  Result<PruneResult> Prune(TimePoint cutoff, std::size_t batch = 1000, const std::atomic<bool>* cancel = nullptr);
+  // Usage reads the storage_usage row.
+  Result<StorageUsage> Usage();
+  // CheckInvariants recounts the stored reports and their bytes (a full
+  // scan: tests and repair tools only) and compares with storage_usage.
+  Status CheckInvariants();
   Result<ReportPage> List(const ReportQuery& query);
   // Body is the stored body of report `id`, as the client sent it (nullopt: no such report).
   Result<std::optional<std::string>> Body(std::int64_t id);
@@ -129,18 +175,24 @@ class ReportStore {
 
   int schema_version() const { return schema_version_; }
   SqlDialect dialect() const { return dialect_; }
+  std::int64_t max_bytes() const { return options_.max_bytes; }
 
  private:
   struct Connection {
     std::mutex mutex;
     std::unique_ptr<SqlSession> session;  // null after a failure: reopened on next use
   };
-  explicit ReportStore(SessionFactory factory) : factory_(std::move(factory)) {}
+  ReportStore(SessionFactory factory, ReportStoreOptions options)
+      : factory_(std::move(factory)), options_(options) {}
   // WithSession runs `body` on `connection`, reopening it first if needed.
   template <typename T, typename F>
   Result<T> WithSession(Connection& connection, F&& body);
 
+  Result<std::vector<std::optional<std::int64_t>>> InsertRows(const std::vector<PreparedReport>& batch,
+                                                              bool whole_batch);
+
   SessionFactory factory_;
+  ReportStoreOptions options_;
   SqlDialect dialect_ = SqlDialect::kSqlite;
   int schema_version_ = 0;
   Connection writer_;

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "body_codec.h"
 #include "ingest_queue.h"
 #include "migrations.h"
 #include "pinion/evaluate.h"
@@ -133,6 +134,11 @@ TEST_P(CollectorTest, OlderDatabasesKeepTheirPinCountsAndBodies) {
   auto old_body = (*store)->Body(1);
   ASSERT_TRUE(old_body.ok() && old_body->has_value());
   EXPECT_EQ(**old_body, "{\"old\":true}");
+  // Migration 5 counted the old rows (text bodies) for the storage quota.
+  auto usage = (*store)->Usage();
+  ASSERT_TRUE(usage.ok()) << usage.error().ToString();
+  EXPECT_EQ(usage->reports, 3);
+  EXPECT_EQ(usage->bytes, 3 * (static_cast<std::int64_t>(old_body->value().size()) + kReportRowOverheadBytes));
   ASSERT_TRUE((*store)->Insert({{Report("a.example.test"), "c", kNow + std::chrono::seconds(30)}}).ok());
   auto summary = (*store)->Summarize({.since = kNow, .until = kNow + std::chrono::hours(1)});
   ASSERT_TRUE(summary.ok()) << summary.error().ToString();
@@ -143,6 +149,15 @@ TEST_P(CollectorTest, OlderDatabasesKeepTheirPinCountsAndBodies) {
   std::int64_t other = 0;
   for (const auto& pin : summary->top_unexpected_pins) other += pin.pin == "sha256/other" ? pin.count : 0;
   EXPECT_EQ(other, 1);
+  Status invariants = (*store)->CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants.error().ToString();
+  // Retention removes old-format rows with the same accounting.
+  auto pruned = (*store)->Prune(kNow + std::chrono::seconds(10));
+  ASSERT_TRUE(pruned.ok()) << pruned.error().ToString();
+  EXPECT_EQ(pruned->reports, 3);
+  EXPECT_EQ(*(*store)->Count(), 1);
+  invariants = (*store)->CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants.error().ToString();
 }
 
 TEST_P(CollectorTest, FiltersAndPagesReports) {
@@ -246,7 +261,7 @@ TEST_P(CollectorTest, GroupCommitStoresConcurrentSubmissions) {
       for (int i = 0; i < 25; ++i) {
         auto id = queue.Submit({Report("h" + std::to_string(t) + ".example.test", static_cast<std::uint16_t>(i + 1)),
                                 "c", kNow});
-        if (id.ok()) ++stored;
+        if (id.ok() && id->has_value()) ++stored;
       }
     });
   }
@@ -254,6 +269,85 @@ TEST_P(CollectorTest, GroupCommitStoresConcurrentSubmissions) {
   EXPECT_EQ(stored.load(), 200);
   EXPECT_EQ(*store->Count(), 200);
   EXPECT_LT(queue.batches(), 200u);  // several reports shared a commit
+}
+
+
+// ---- storage bounds: quota and retention -------------------------------------
+
+// What one report counts against the quota, derived the way the store counts it.
+std::int64_t CountedBytes(const std::string& body) {
+  return static_cast<std::int64_t>(CompressBody(body).size()) + kReportRowOverheadBytes;
+}
+
+TEST_P(CollectorTest, QuotaRefusesOnlyTheReportsThatDoNotFit) {
+  std::string body = Body("a.example.test");
+  const std::int64_t each = CountedBytes(body);
+  auto store = *ReportStore::Open(Database(), {.max_bytes = 2 * each + each / 2});
+  auto incoming = [&] { return IncomingReport{*ParseReport(body), "c", kNow, body}; };
+  std::vector<PreparedReport> batch;
+  for (int i = 0; i < 3; ++i) batch.push_back(ReportStore::Prepare(incoming()));
+  auto ids = store->InsertPrepared(batch);
+  ASSERT_TRUE(ids.ok()) << ids.error().ToString();
+  ASSERT_EQ(ids->size(), 3u);
+  EXPECT_TRUE((*ids)[0].has_value());
+  EXPECT_TRUE((*ids)[1].has_value());
+  EXPECT_FALSE((*ids)[2].has_value());  // would pass the quota: not stored
+  auto usage = store->Usage();
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->reports, 2);
+  EXPECT_EQ(usage->bytes, 2 * each);
+  // Insert is all or nothing.
+  auto whole = store->Insert({incoming()});
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.error().code(), ErrorCode::kInputTooLarge);
+  EXPECT_EQ(*store->Count(), 2);
+  Status invariants = store->CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants.error().ToString();
+  // Through the ingest queue: the refusal is an outcome, not an error.
+  IngestQueue queue(*store);
+  auto refused = queue.Submit(incoming());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->has_value());
+  EXPECT_EQ(queue.committed(), 0u);
+}
+
+TEST_P(CollectorTest, PrunesOldReportsInBatchesAndKeepsTheCountsExact) {
+  auto store = *ReportStore::Open(Database());
+  const TimePoint old_time = kNow - std::chrono::days(100);
+  std::vector<IncomingReport> batch;
+  for (int i = 0; i < 7; ++i) batch.push_back({Report("old.example.test"), "c", old_time + std::chrono::minutes(i)});
+  for (int i = 0; i < 3; ++i) batch.push_back({Report("new.example.test"), "c", kNow + std::chrono::minutes(i)});
+  ASSERT_TRUE(store->Insert(batch).ok());
+  const std::int64_t before = store->Usage()->bytes;
+
+  auto pruned = store->Prune(kNow - std::chrono::days(90), /*batch=*/2);
+  ASSERT_TRUE(pruned.ok()) << pruned.error().ToString();
+  EXPECT_EQ(pruned->reports, 7);
+  EXPECT_EQ(pruned->transactions, 4);  // 2 + 2 + 2 + 1
+  EXPECT_EQ(*store->Count(), 3);
+  auto usage = store->Usage();
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->reports, 3);
+  EXPECT_EQ(usage->bytes, before - pruned->bytes);
+  Status invariants = store->CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants.error().ToString();
+  EXPECT_EQ(store->List({.host = "old.example.test"})->reports.size(), 0u);
+  EXPECT_EQ(store->List({.host = "new.example.test"})->reports.size(), 3u);
+  // The old minutes' unexpected-pin counts went with them; the recent ones stay.
+  EXPECT_TRUE(store->Summarize({.since = old_time, .until = old_time + std::chrono::hours(1)})->top_unexpected_pins.empty());
+  EXPECT_EQ(store->Summarize({.since = kNow, .until = kNow + std::chrono::hours(1)})->top_unexpected_pins.at(0).count, 3);
+
+  // Nothing left to prune: one empty transaction, nothing changes.
+  auto again = store->Prune(kNow - std::chrono::days(90), 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->reports, 0);
+  EXPECT_EQ(*store->Count(), 3);
+  // A cancelled prune stops before its next transaction.
+  std::atomic<bool> cancel{true};
+  auto cancelled = store->Prune(kNow + std::chrono::days(1), 2, &cancel);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->reports, 0);
+  EXPECT_EQ(*store->Count(), 3);
 }
 
 // ---- HTTP -------------------------------------------------------------------
@@ -615,6 +709,155 @@ TEST_P(CollectorTest, DashboardShowsThePolicyExpiryTimeline) {
   EXPECT_NE(running.Client().Get("/")->body.find("No policy loaded"), std::string::npos);
 }
 
+
+// A client posting valid reports without end fills the quota, and then is
+// refused with 507 (counted) while every report answered 202 stays readable;
+// retention frees room again.
+TEST_P(CollectorTest, StorageQuotaRefusesWith507AndRetentionFreesRoom) {
+  FixedClock clock(kNow);
+  std::string body = Body("a.example.test");
+  const std::int64_t each = CountedBytes(body);
+  RunningCollector running({.database = Database(), .client_rate = 0, .max_db_bytes = 3 * each + each / 2,
+                            .retain = std::chrono::days(90), .maintenance_interval = std::chrono::seconds(0)},
+                           &clock);
+  auto client = running.Client();
+  std::vector<std::int64_t> accepted;
+  std::vector<int> statuses;
+  for (int i = 0; i < 5; ++i) {
+    auto response = client.Post("/v1/reports", body, "application/json");
+    ASSERT_TRUE(response);
+    statuses.push_back(response->status);
+    if (response->status == 202) accepted.push_back(Json::parse(response->body)["id"].get<std::int64_t>());
+    if (response->status == 507) {
+      Json error = Json::parse(response->body);
+      EXPECT_EQ(error["error"]["code"], "storage_full");
+      EXPECT_EQ(response->get_header_value("Retry-After"), "600");
+    }
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{202, 202, 202, 507, 507}));
+  for (std::int64_t id : accepted) {
+    auto stored = client.Get("/v1/reports/" + std::to_string(id));
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->status, 200);
+    EXPECT_EQ(stored->body, body);
+  }
+  Json health = Json::parse(client.Get("/healthz")->body);
+  EXPECT_EQ(health["storage"]["reports"], 3);
+  EXPECT_EQ(health["storage"]["bytes"], 3 * each);
+  EXPECT_EQ(health["storage"]["max_bytes"], 3 * each + each / 2);
+  EXPECT_EQ(health["storage"]["refused_full"], 2);
+  EXPECT_EQ(health["ingest"]["reports"], 3);
+  Status invariants = running.collector().store().CheckInvariants();
+  EXPECT_TRUE(invariants.ok()) << invariants.error().ToString();
+
+  // 90 days on, the three are past retention: pruned, and reports fit again.
+  clock.Advance(std::chrono::days(90) + std::chrono::seconds(1));
+  auto pruned = running.collector().RunMaintenance();
+  ASSERT_TRUE(pruned.ok()) << pruned.error().ToString();
+  EXPECT_EQ(pruned->reports, 3);
+  EXPECT_EQ(client.Post("/v1/reports", body, "application/json")->status, 202);
+  health = Json::parse(client.Get("/healthz")->body);
+  EXPECT_EQ(health["storage"]["reports"], 1);
+  EXPECT_EQ(health["storage"]["pruned"], 3);
+  EXPECT_EQ(health["storage"]["retain_seconds"], 90 * 86400);
+}
+
+// While listening, retention runs by itself (the first pass as serving starts).
+TEST_P(CollectorTest, PrunesOnItsOwnWhileListening) {
+  FixedClock clock(kNow);
+  std::string database = Database();
+  {
+    auto store = *ReportStore::Open(database);
+    std::vector<IncomingReport> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back({Report("a.example.test"), "c", kNow - std::chrono::days(91)});
+    batch.push_back({Report("a.example.test"), "c", kNow - std::chrono::days(89)});
+    ASSERT_TRUE(store->Insert(batch).ok());
+  }
+  RunningCollector running({.database = database, .retain = std::chrono::days(90),
+                            .maintenance_interval = std::chrono::seconds(3600)},
+                           &clock);
+  // Waits for the pass (bounded), it does not make time pass: the clock is fixed.
+  auto client = running.Client();
+  Json health;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+       std::chrono::steady_clock::now() < deadline;) {
+    health = Json::parse(client.Get("/healthz")->body);
+    if (health["storage"]["pruned"] == 5) break;
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(health["storage"]["pruned"], 5);
+  EXPECT_EQ(health["storage"]["reports"], 1);
+  EXPECT_EQ(*running.collector().store().Count(), 1);
+}
+
+TEST_P(CollectorTest, ReadRoutesNeedTheBearerTokenWhenOneIsConfigured) {
+  FixedClock clock(kNow);
+  const std::string token = "7d1e0c9b2a4f6e8d0c1b3a5f7e9d2c4b";
+  auto token_file = dir_.Write("read-token", token + "\n");
+  RunningCollector running({.database = Database(), .client_rate = 0, .read_token_file = token_file.string()},
+                           &clock);
+  auto client = running.Client();
+  // Reports and health need no token.
+  auto posted = client.Post("/v1/reports", Body("a.example.test"), "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202);
+  const std::string id = std::to_string(Json::parse(posted->body)["id"].get<std::int64_t>());
+  EXPECT_EQ(client.Get("/healthz")->status, 200);
+
+  for (const std::string& path : std::vector<std::string>{"/v1/reports", "/v1/reports/" + id, "/v1/summary", "/"}) {
+    auto none = client.Get(path);
+    ASSERT_TRUE(none) << path;
+    EXPECT_EQ(none->status, 401) << path;
+    EXPECT_EQ(Json::parse(none->body)["error"]["code"], "unauthorized") << path;
+    EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"pinion\"") << path;
+    EXPECT_EQ(none->body.find("a.example.test"), std::string::npos) << path;
+
+    auto wrong = client.Get(path, {{"Authorization", "Bearer " + token.substr(0, token.size() - 1) + "0"}});
+    ASSERT_TRUE(wrong) << path;
+    EXPECT_EQ(wrong->status, 401) << path;
+    EXPECT_EQ(wrong->get_header_value("WWW-Authenticate"), "Bearer realm=\"pinion\", error=\"invalid_token\"") << path;
+    EXPECT_EQ(client.Get(path, {{"Authorization", "Basic " + token}})->status, 401) << path;
+
+    auto right = client.Get(path, {{"Authorization", "Bearer " + token}});
+    ASSERT_TRUE(right) << path;
+    EXPECT_EQ(right->status, 200) << path;
+    EXPECT_NE(right->body.find("a.example.test"), std::string::npos) << path;
+  }
+}
+
+// Loopback without a token file: reads are open (the dashboard on the same machine).
+TEST_P(CollectorTest, LoopbackListenerWithoutATokenServesReads) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 0}, &clock);
+  EXPECT_FALSE(running.collector().reads_disabled());
+  auto client = running.Client();
+  ASSERT_EQ(client.Post("/v1/reports", Body("a.example.test"), "application/json")->status, 202);
+  for (const char* path : {"/v1/reports", "/v1/reports/1", "/v1/summary", "/"}) {
+    EXPECT_EQ(client.Get(path)->status, 200) << path;
+  }
+}
+
+// Report bodies are attacker-written text: never sniffed, never cached.
+TEST_P(CollectorTest, ReportBodiesAndListingsAreNotSniffedOrCached) {
+  FixedClock clock(kNow);
+  RunningCollector running({.database = Database(), .client_rate = 0}, &clock);
+  auto client = running.Client();
+  auto posted = client.Post("/v1/reports", Body("a.example.test"), "application/json");
+  ASSERT_TRUE(posted);
+  const std::string id = std::to_string(Json::parse(posted->body)["id"].get<std::int64_t>());
+  for (const std::string& path : std::vector<std::string>{"/v1/reports/" + id, "/v1/reports",
+                                                          "/v1/reports?host=a.example.test", "/v1/summary", "/",
+                                                          "/v1/reports/999999"}) {
+    auto response = client.Get(path);
+    ASSERT_TRUE(response) << path;
+    EXPECT_EQ(response->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_EQ(response->get_header_value("Cache-Control"), "no-store") << path;
+  }
+  auto body = client.Get("/v1/reports/" + id);
+  EXPECT_EQ(body->get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(body->get_header_value("Content-Security-Policy"), "default-src 'none'; sandbox");
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, CollectorTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
 
@@ -632,6 +875,33 @@ TEST(CollectorConfigTest, ReadsTomlAndRefusesUnknownKeys) {
   EXPECT_EQ(bad.error().field(), "prot");
   dir.Write("range.toml", "port = 70000\n");
   EXPECT_FALSE(LoadCollectorConfig(dir.path() / "range.toml").ok());
+  dir.Write("bounds.toml", "max_db_bytes = 1000000\nretain = 7776000\nread_token_file = \"/etc/pinion/token\"\n");
+  auto bounds = LoadCollectorConfig(dir.path() / "bounds.toml");
+  ASSERT_TRUE(bounds.ok()) << bounds.error().ToString();
+  EXPECT_EQ(bounds->max_db_bytes, 1000000);
+  EXPECT_EQ(bounds->retain, std::chrono::days(90));
+  EXPECT_EQ(bounds->read_token_file, "/etc/pinion/token");
+  dir.Write("negative.toml", "max_db_bytes = -1\n");
+  EXPECT_FALSE(LoadCollectorConfig(dir.path() / "negative.toml").ok());
+}
+
+// `pinion serve` refuses what it cannot honour, before listening: exit 2.
+TEST(CollectorServeCommandTest, RefusesBadBoundsAndTokenFiles) {
+  TempDir dir;
+  const std::string serve = std::string(PINION_BINARY) + " serve --port 0 --db " + (dir.path() / "r.db").string();
+  struct Case {
+    std::string args;
+    std::string says;
+  };
+  dir.Write("short-token", "abc\n");
+  for (const Case& item : {Case{"--retain 90", "duration"}, Case{"--retain 0d", "--retain"},
+                           Case{"--max-db-bytes -5", "max-db-bytes"},
+                           Case{"--read-token-file " + (dir.path() / "missing").string(), "read-token"},
+                           Case{"--read-token-file " + (dir.path() / "short-token").string(), "at least 16"}}) {
+    auto result = pinion::testing::RunCommand(serve + " " + item.args + " 2>&1");
+    EXPECT_EQ(result.exit_code, 2) << item.args << ": " << result.output;
+    EXPECT_NE(result.output.find(item.says), std::string::npos) << item.args << ": " << result.output;
+  }
 }
 
 }  // namespace
