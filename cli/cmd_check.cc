@@ -59,10 +59,15 @@ int Report(const Outcome& outcome, bool json) {
   if (outcome.error && outcome.verdict != nullptr) {
     std::cout << Style("FAILED", Tone::kBad) << " handshake failed after the pin check: " << outcome.error->ToString()
               << "\n"
-              << "  The server's chain passed validation and pins, but the handshake did not complete (for "
-                 "example the server could not prove it holds the certificate's private key). The "
-                 "connection is not accepted. For information, the pin verdict was:\n"
+              << "  The server's chain was validated and judged by the pins, but the handshake did not "
+                 "complete (for example the server could not prove it holds the certificate's private "
+                 "key). The connection is not accepted. For information, the pin verdict was:\n"
               << "  " << outcome.verdict->Summary() << "\n";
+    return code;
+  }
+  if (outcome.error && outcome.error->code() == ErrorCode::kTlsHandshake) {
+    std::cout << Style("FAILED", Tone::kBad) << " handshake failed before pinning: " << outcome.error->ToString()
+              << "\n  The TLS handshake failed before a chain could be judged; pins were not consulted.\n";
     return code;
   }
   if (outcome.error) {
