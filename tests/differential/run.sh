@@ -108,12 +108,14 @@ start_server() {  # start_server CHAIN: sets port
   local log=$work/server.$name.log
   local extra=()
   [ "$untrusted" != - ] && extra=(-cert_chain "$untrusted")
+  : > "$log"  # created here: the background child opens it only when it gets to run
   openssl s_server -accept 127.0.0.1:0 -cert "$leaf" -key "$key" "${extra[@]}" -www -no_dhe >"$log" 2>&1 </dev/null &
   server_pids+=($!)
   port=
   local i
   for i in $(seq 1 100); do  # bounded: at most 10 s
-    port=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+    # Only a complete line counts: the server may be half-way through writing it.
+    port=$(tr '\n' '|' < "$log" | grep -o 'ACCEPT 127\.0\.0\.1:[0-9]*|' | tr -dc '0-9.:' | sed 's/.*://' || true)
     [ -n "$port" ] && return 0
     sleep 0.1
   done
