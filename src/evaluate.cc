@@ -27,8 +27,9 @@ bool IsAlreadyNormal(std::string_view host) {
     }
     previous = c;
   }
-  // An IPv4-looking name takes the slow path so it is canonicalized like any IP.
-  return label_length != 0 && previous != '-' && !all_digits_and_dots;
+  // An IPv4-looking name (any name ending in a number: "0x7f.0.0.1",
+  // "example.123") takes the slow path, which canonicalizes or refuses it.
+  return label_length != 0 && previous != '-' && !all_digits_and_dots && !HostEndsInNumber(host);
 }
 
 bool Matches(const Pin& expected, const CertificatePins& pins) {

@@ -136,6 +136,19 @@ TEST_F(EvaluateTest, InvalidHostFailsClosed) {
   EXPECT_EQ(v.reason, VerdictReason::kInvalidHost);
 }
 
+// Finding 10: the fast path for already-normal names must not let an IPv4
+// number in another spelling through as "not pinned".
+TEST_F(EvaluateTest, NonCanonicalIpv4IsAnInvalidHostNotAnUnpinnedOne) {
+  auto policy = PolicyWith({{pki_->leaf_key.SpkiPin(), "leaf"}}, "", "127.0.0.1");
+  for (const char* host : {"0x7f.0.0.1", "0x7f000001", "127.1", "2130706433", "example.123", "a.0x1f"}) {
+    Verdict v = Evaluate(policy, host, 443, RogueChain(), kNow);
+    EXPECT_EQ(v.reason, VerdictReason::kInvalidHost) << host;
+    EXPECT_EQ(v.decision, Decision::kReject) << host;
+  }
+  EXPECT_EQ(Evaluate(policy, "127.0.0.1", 443, RogueChain(), kNow).reason, VerdictReason::kMismatch);
+  EXPECT_EQ(Evaluate(policy, "1password.example", 443, RogueChain(), kNow).reason, VerdictReason::kNotPinned);
+}
+
 TEST_F(EvaluateTest, SubdomainAndWildcardRules) {
   auto subtree = PolicyWith({{pki_->leaf_key.SpkiPin(), "leaf"}}, "include_subdomains = true\n", "example.test");
   EXPECT_EQ(Evaluate(subtree, "a.b.example.test", 443, RogueChain(), kNow).reason, VerdictReason::kMismatch);

@@ -304,7 +304,10 @@ TEST_P(SeamsTest, ReplacedInfoCallbackCannotResumeAnOutdatedSession) {
 
   store.Swap(Policy({pki_->backup_key.SpkiPin()}, 2));  // the server's key is no longer pinned
   int resumed_before = server->resumed_handshakes();
-  Seen after_swap = Connect(ctx.get(), server->port(), Prepare(*enforcer), first.session.get());
+  // A fresh session (TLS 1.3 tickets are single-use on the client).
+  ASSERT_NE(same_policy.session, nullptr);
+  ASSERT_TRUE(SSL_SESSION_is_resumable(same_policy.session.get()));
+  Seen after_swap = Connect(ctx.get(), server->port(), Prepare(*enforcer), same_policy.session.get());
   EXPECT_FALSE(after_swap.connected);
   EXPECT_FALSE(after_swap.write_ok);
   EXPECT_EQ(server->resumed_handshakes(), resumed_before);
