@@ -213,6 +213,13 @@ Scenario ReadScenario(const toml::table& table, const std::filesystem::path& fil
 
   Step first;
   first.expect = OutcomeOf(f.Required<std::string>("expect"), where);
+  if (auto attach = f.Optional<bool>("attach")) {
+    first.attach = *attach;
+    only(kCurlStacks);
+  }
+  if ((first.expect == Outcome::kUnpinnedOk) != !first.attach) {
+    Fail(where + ": unattached-ok is the outcome of exactly the connections with attach = false");
+  }
   first.exit = ExitCode(f.Optional<std::int64_t>("exit"));
   scenario.steps.push_back(first);
   if (const toml::array* then = f.Array("then")) {
@@ -241,6 +248,15 @@ Scenario ReadScenario(const toml::table& table, const std::filesystem::path& fil
       step.expect = OutcomeOf(s.Required<std::string>("expect"), step_where);
       step.exit = ExitCode(s.Optional<std::int64_t>("exit"));
       step.resumed = s.Optional<bool>("resumed");
+      step.host = s.Optional<std::string>("host");
+      if (step.host && step.host->find('\0') != std::string::npos) Fail(step_where + ": host: no NUL here");
+      if (auto attach = s.Optional<bool>("attach")) {
+        step.attach = *attach;
+        only(kCurlStacks);
+      }
+      if ((step.expect == Outcome::kUnpinnedOk) != !step.attach) {
+        Fail(step_where + ": unattached-ok is the outcome of exactly the steps with attach = false");
+      }
       s.Finish();
       scenario.steps.push_back(step);
     }
@@ -323,6 +339,8 @@ const std::pair<Outcome, const char*> kOutcomeNames[] = {
     {Outcome::kHostnameMismatch, "hostname-mismatch"},
     {Outcome::kHostSyntax, "host-syntax"},
     {Outcome::kTlsFailure, "tls-failure"},
+    {Outcome::kUnpinnedOk, "unattached-ok"},
+    {Outcome::kUncheckedRefused, "unchecked-refused"},
 };
 }  // namespace
 
@@ -347,6 +365,7 @@ bool IsAllowed(Outcome outcome) {
     case Outcome::kPolicyExpired:
     case Outcome::kReportOnlyMismatch:
     case Outcome::kKillSwitch:
+    case Outcome::kUnpinnedOk:
       return true;
     case Outcome::kMismatch:
     case Outcome::kInvalidHost:
@@ -354,6 +373,7 @@ bool IsAllowed(Outcome outcome) {
     case Outcome::kHostnameMismatch:
     case Outcome::kHostSyntax:
     case Outcome::kTlsFailure:
+    case Outcome::kUncheckedRefused:
       return false;
   }
   return false;

@@ -49,6 +49,8 @@ enum class Outcome {
   kHostnameMismatch,  // normal validation: the name (SAN only, never the CN)
   kHostSyntax,        // the name asked for is refused before connecting (kHostSyntax)
   kTlsFailure,        // the pins were satisfied but the TLS handshake failed afterwards
+  kUnpinnedOk,        // libcurl: a transfer on a handle not attached to pinion succeeded
+  kUncheckedRefused,  // the adapter refused a connection no pin check covers (libcurl: reuse of one)
 };
 std::optional<Outcome> ParseOutcome(const std::string& text);
 std::string OutcomeName(Outcome outcome);
@@ -63,6 +65,8 @@ struct Step {
   Outcome expect = Outcome::kMatched;
   std::optional<int> exit;      // CLI exit code
   std::optional<bool> resumed;  // adapters: the verdict was carried over from an earlier handshake
+  std::optional<std::string> host;  // ask for this host instead of the scenario's
+  bool attach = true;               // libcurl: false = this transfer's handle is not attached (yet)
 };
 
 struct KillSwitch {

@@ -57,6 +57,9 @@ struct Case {
   std::string load_error;  // set: the case only reports it
 };
 
+// PrintTo keeps gtest's and ctest's case descriptions readable.
+void PrintTo(const Case& c, std::ostream* out) { *out << c.label; }
+
 std::vector<std::filesystem::path> ScenarioFiles() {
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(PINION_SCENARIO_DIR)) {
@@ -304,7 +307,8 @@ void ScenarioTest::RunCore() {
     X509_STORE_CTX_set_default(ctx.get(), "ssl_server");
     X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
     X509_VERIFY_PARAM_set_time(param, at.time_since_epoch().count());
-    auto normalized = NormalizeHostName(scenario_.host);
+    const std::string& host = step.host.value_or(scenario_.host);
+    auto normalized = NormalizeHostName(host);
     if (normalized && IsIpLiteral(*normalized)) {
       X509_VERIFY_PARAM_set1_ip_asc(param, normalized->c_str());
     } else if (normalized) {
@@ -322,7 +326,7 @@ void ScenarioTest::RunCore() {
       for (int j = 0; j < sk_X509_num(chain); ++j) built.push_back(internal::CertificateDer(sk_X509_value(chain, j)));
       auto verified = VerifiedChain::FromChainValidatedByCaller(built);
       ASSERT_TRUE(verified.ok());
-      auto verdict = std::make_shared<Verdict>(Evaluate(timeline.policy, scenario_.host, 443, *verified, at));
+      auto verdict = std::make_shared<Verdict>(Evaluate(timeline.policy, host, 443, *verified, at));
       observed.verdict = verdict;
       observed.outcome = FromReason(verdict->reason);
       observed.detail = verdict->Summary();
@@ -346,8 +350,9 @@ void ScenarioTest::RunCli(bool live) {
     const Step& step = scenario_.steps[i];
     Apply(step, timeline, nullptr, nullptr);
     std::uint16_t port = live ? server_->port() : 443;
-    std::string target = scenario_.host.find(':') != std::string::npos ? "[" + scenario_.host + "]:" + std::to_string(port)
-                                                                        : scenario_.host + ":" + std::to_string(port);
+    const std::string& host = step.host.value_or(scenario_.host);
+    std::string target = host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                                              : host + ":" + std::to_string(port);
     std::string command = std::string(PINION_BINARY) + " check " + Quote(target) + " --policy " +
                           Quote(timeline.policy_file) + " --ca-file " + Quote((dir_.path() / "trust.pem").string()) +
                           " --json";
@@ -447,7 +452,7 @@ void ScenarioTest::RunOpenSsl() {
     const Step& step = scenario_.steps[i];
     Apply(step, timeline, &store, &clock);
     UniquePtr<SSL> ssl(SSL_new(ctx.get()));
-    Status prepared = (*enforcer)->PrepareConnection(ssl.get(), scenario_.host, server_->port());
+    Status prepared = (*enforcer)->PrepareConnection(ssl.get(), step.host.value_or(scenario_.host), server_->port());
     if (!prepared.ok()) {
       Observed observed{.detail = prepared.error().ToString()};
       if (prepared.error().code() == ErrorCode::kHostSyntax) observed.outcome = Outcome::kHostSyntax;
@@ -506,8 +511,11 @@ void ScenarioTest::RunCurl() {
   FixedClock clock(now_ + scenario_.at);
   auto pinning = curl::CurlPinning::Create(store, {.clock = &clock, .log = [this](std::string_view line) { LogLine(line); }});
   ASSERT_TRUE(pinning.ok());
-  std::string url_host = scenario_.host.find(':') != std::string::npos ? "[" + scenario_.host + "]" : scenario_.host;
-  std::string url = "https://" + url_host + ":" + std::to_string(server_->port()) + "/";
+  auto url_of = [this](const std::string& host) {
+    std::string url_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return "https://" + url_host + ":" + std::to_string(server_->port()) + "/";
+  };
+  std::set<CURL*> attached;
   std::string trust = (dir_.path() / "trust.pem").string();
 
   CURLM* multi = stack() == Stack::kCurlMulti ? curl_multi_init() : nullptr;
@@ -534,7 +542,6 @@ void ScenarioTest::RunCurl() {
     } else {
       easy = curl_easy_init();
       handles.push_back(easy);
-      curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
       curl_easy_setopt(easy, CURLOPT_CONNECT_TO, nullptr);
       static curl_slist* connect_to = curl_slist_append(nullptr, "::127.0.0.1:");
       curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
@@ -543,8 +550,12 @@ void ScenarioTest::RunCurl() {
       curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
       curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Collect);
       if (share != nullptr) curl_easy_setopt(easy, CURLOPT_SHARE, share);
-      Status attached = (*pinning)->Attach(easy);
-      ASSERT_TRUE(attached.ok()) << attached.error().ToString();
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url_of(step.host.value_or(scenario_.host)).c_str());
+    if (step.attach && !attached.count(easy)) {
+      Status status = (*pinning)->Attach(easy);
+      ASSERT_TRUE(status.ok()) << status.error().ToString();
+      attached.insert(easy);
       for (const std::string& change : scenario_.curl_after_attach) {
         if (change == "verifypeer-off") curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
         if (change == "verifyhost-off") curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -576,11 +587,16 @@ void ScenarioTest::RunCurl() {
     curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
     long connects = 0;
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
-    auto verdict = (*pinning)->LastVerdict(easy);
+    auto verdict = attached.count(easy) ? (*pinning)->LastVerdict(easy) : nullptr;
     std::string detail = "curl " + std::to_string(code) + " (" + curl_easy_strerror(code) + ": " + error_buffer +
                          "), new connections " + std::to_string(connects) + ", body '" + body + "'";
     Observed observed;
-    if (code == CURLE_SSL_CERTPROBLEM || code == CURLE_URL_MALFORMAT) {
+    if (!attached.count(easy)) {
+      observed = {.outcome = code == CURLE_OK && body == "ok" ? std::optional(Outcome::kUnpinnedOk) : std::nullopt,
+                  .detail = detail + " (handle not attached)"};
+    } else if (code == CURLE_ABORTED_BY_CALLBACK && verdict == nullptr && step.mode == Step::Mode::kReuse) {
+      observed = {.outcome = Outcome::kUncheckedRefused, .detail = detail};
+    } else if (code == CURLE_SSL_CERTPROBLEM || code == CURLE_URL_MALFORMAT) {
       observed = {.outcome = verdict == nullptr ? std::optional(Outcome::kHostSyntax) : std::nullopt,
                   .detail = detail, .verdict = verdict};
     } else if (code == CURLE_PEER_FAILED_VERIFICATION && verdict != nullptr && verdict->allowed()) {
@@ -599,7 +615,7 @@ void ScenarioTest::RunCurl() {
     ExpectOutcome(i, observed);
   }
   for (CURL* easy : handles) {
-    (*pinning)->Detach(easy);
+    if (attached.count(easy)) (*pinning)->Detach(easy);
     curl_easy_cleanup(easy);
   }
   if (multi != nullptr) curl_multi_cleanup(multi);
@@ -634,7 +650,7 @@ void ScenarioTest::RunAsio(bool asynchronous) {
     Apply(step, timeline, &store, &clock);
     net::io_context io;
     net::ssl::stream<net::ip::tcp::socket> stream(io, context);
-    Status prepared = (*pinning)->Prepare(stream, scenario_.host, server_->port());
+    Status prepared = (*pinning)->Prepare(stream, step.host.value_or(scenario_.host), server_->port());
     if (!prepared.ok()) {
       Observed observed{.detail = prepared.error().ToString()};
       if (prepared.error().code() == ErrorCode::kHostSyntax) observed.outcome = Outcome::kHostSyntax;
