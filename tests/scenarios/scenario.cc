@@ -197,7 +197,9 @@ Scenario ReadScenario(const toml::table& table, const std::filesystem::path& fil
     only(kHandshakeStacks);
   }
   if (auto callback = f.Optional<std::string>("callback")) {
-    if (*callback != "return-1" && *callback != "clear-error") Fail(where + ": callback is return-1 or clear-error");
+    if (*callback != "return-1" && *callback != "clear-error" && *callback != "verify-none") {
+      Fail(where + ": callback is return-1, clear-error or verify-none");
+    }
     scenario.callback = *callback;
     only(kCallbackStacks);
   }

@@ -91,7 +91,7 @@ struct Scenario {
   std::optional<KillSwitch> kill_switch;
   std::chrono::seconds at{0};
   std::optional<ServerOptions> server;
-  std::string callback;  // "" | "return-1" | "clear-error"
+  std::string callback;  // "" | "return-1" | "clear-error" | "verify-none" (peer verification off after Prepare)
   std::vector<std::string> curl_after_attach;  // "verifypeer-off", "verifyhost-off"
   std::vector<Step> steps;
   std::map<std::string, std::string> skip;  // stack name → why
