@@ -298,7 +298,9 @@ void ScenarioTest::RunCore() {
     for (const std::string& name : scenario_.trust) X509_STORE_add_cert(trust.get(), pki_->cert(name).x509.get());
     UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
     for (std::size_t j = 1; j < scenario_.serve.size(); ++j) {
-      sk_X509_push(untrusted.get(), pki_->cert(scenario_.serve[j]).x509.get());  // borrowed
+      X509* certificate = pki_->cert(scenario_.serve[j]).x509.get();
+      X509_up_ref(certificate);  // the stack frees what it holds
+      sk_X509_push(untrusted.get(), certificate);
     }
     UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
     ASSERT_EQ(X509_STORE_CTX_init(ctx.get(), trust.get(), pki_->cert(scenario_.serve.front()).x509.get(),
@@ -517,6 +519,9 @@ void ScenarioTest::RunCurl() {
     return "https://" + url_host + ":" + std::to_string(server_->port()) + "/";
   };
   std::set<CURL*> attached;
+  // Every name the scenario asks for is dialled at the loopback server.
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> connect_to(curl_slist_append(nullptr, "::127.0.0.1:"),
+                                                                          &curl_slist_free_all);
   std::string trust = (dir_.path() / "trust.pem").string();
 
   CURLM* multi = stack() == Stack::kCurlMulti ? curl_multi_init() : nullptr;
@@ -543,9 +548,7 @@ void ScenarioTest::RunCurl() {
     } else {
       easy = curl_easy_init();
       handles.push_back(easy);
-      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, nullptr);
-      static curl_slist* connect_to = curl_slist_append(nullptr, "::127.0.0.1:");
-      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
+      curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to.get());
       curl_easy_setopt(easy, CURLOPT_CAINFO, trust.c_str());
       curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
       curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
@@ -555,7 +558,10 @@ void ScenarioTest::RunCurl() {
     curl_easy_setopt(easy, CURLOPT_URL, url_of(step.host.value_or(scenario_.host)).c_str());
     if (step.attach && !attached.count(easy)) {
       Status status = (*pinning)->Attach(easy);
-      ASSERT_TRUE(status.ok()) << status.error().ToString();
+      if (!status.ok()) {
+        ADD_FAILURE() << "Attach: " << status.error().ToString();
+        break;  // (not ASSERT: the handles are cleaned up below)
+      }
       attached.insert(easy);
       for (const std::string& change : scenario_.curl_after_attach) {
         if (change == "verifypeer-off") curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
