@@ -128,10 +128,14 @@ classify_pinion() { case $1 in 0) echo accept ;; 1) echo pin ;; 3) echo tls ;; *
 
 # The validity oracle every TLS client shares: OpenSSL's default verification with the server
 # purpose and the host name (what curl and pinion's handshake both ask OpenSSL for).
-declare -A tls_valid=() path_keys=()
+# pinion additionally validates as -x509_strict does (X509_V_FLAG_X509_STRICT): strict_valid.
+declare -A tls_valid=() path_keys=() strict_valid=()
 while IFS=$'\t' read -r name host leaf untrusted served key what; do
   untr=(); [ "$untrusted" != - ] && untr=(-untrusted "$untrusted")
   hv=(-verify_hostname "$host"); [[ $host =~ ^[0-9.]+$ ]] && hv=(-verify_ip "$host")
+  strict_valid[$name]=0
+  openssl verify -x509_strict -purpose sslserver "${hv[@]}" -CAfile roots.pem "${untr[@]}" "$leaf" >/dev/null 2>&1 \
+    && strict_valid[$name]=1
   if out=$(openssl verify -show_chain -purpose sslserver "${hv[@]}" -CAfile roots.pem "${untr[@]}" "$leaf" 2>&1); then
     tls_valid[$name]=1
     keys=
@@ -195,14 +199,17 @@ for name in "${chains_part1[@]}"; do
       done
     fi
     # DESIGN.md: names are checked against SAN only; OpenSSL (and curl) fall back to the CN.
-    san_only=0
+    san_only=0 strict_only=0
     if [ "$model_pinion" != tls ] && ! has_san "$leaf"; then model_pinion=tls; san_only=1; fi
+    # pinion validates as -x509_strict does; curl does not.
+    if [ "$model_pinion" != tls ] && [ "${strict_valid[$name]}" = 0 ]; then model_pinion=tls; strict_only=1; fi
 
     status=agree
     if [ "$curl_result" != "$model_curl" ] || [ "$pinion_result" != "$model_pinion" ]; then
       status=UNEXPECTED
     elif [ "$curl_result" != "$pinion_result" ]; then
       if [ "$san_only" = 1 ]; then status=known:cn-only-leaf
+      elif [ "$strict_only" = 1 ]; then status=known:x509-strict
       elif [ "$model_curl" = pin ] && [ "$model_pinion" = accept ]; then status=known:ca-pin
       else status=UNEXPECTED
       fi
@@ -340,9 +347,7 @@ if [ "$quick" = 0 ]; then
   validation_status() {
     local strict=$1 tls_oss=$2 result=$3 leaf=$4
     if [ "$result" = accept ] && [ "$strict" = reject ]; then
-      # Looser than -x509_strict. Known (reported) when OpenSSL's default TLS verification accepts:
-      # pinion uses OpenSSL's defaults, which do not set X509_V_FLAG_X509_STRICT.
-      if [ "$tls_oss" = accept ]; then echo known:looser-than-x509-strict; else echo UNEXPECTED; fi
+      echo UNEXPECTED  # pinion must never accept what -x509_strict rejects
     elif [ "$result" = tls ] && [ "$strict" = accept ]; then
       if ! has_san "$leaf"; then echo known:cn-only-leaf
       elif [ "$tls_oss" = reject ]; then echo known:server-purpose  # verify without -purpose skips EKU

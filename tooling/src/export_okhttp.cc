@@ -27,7 +27,12 @@ Result<ExportResult> ExportOkHttp(const Policy& policy, const ExportOptions& opt
       result.warnings.push_back(host + ": no pin OkHttp can express; the domain is left out");
       continue;
     }
-    // OkHttp's patterns are pinion's: exact, "*." one label, "**." the name and all below.
+    // OkHttp's patterns are pinion's: exact, "*." one label, "**." the name and all below —
+    // but OkHttp 3.x has no "**.": it reads the pattern as a literal name that matches nothing.
+    if (host.starts_with("**.")) {
+      result.warnings.push_back(host + ": OkHttp 3.x does not know \"**.\" patterns and leaves these hosts "
+                                       "UNPINNED; the generated pinner needs OkHttp 4 or later");
+    }
     adds += "    .add(" + Quoted(host, language);
     for (const PinEntry* entry : pins) {
       adds += ",\n        " + Quoted(entry->pin.ToString(), language);

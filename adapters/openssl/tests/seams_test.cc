@@ -353,21 +353,24 @@ TEST_P(SeamsTest, ConfirmConnectionJudgesALiveConnectionUnderTheCurrentPolicy) {
     EXPECT_EQ((*same)->reason, VerdictReason::kMatched);
     EXPECT_EQ(e.ConfirmConnection(ssl, "other.example.test", 443).error().code(), ErrorCode::kPinValidationFailed);
     EXPECT_EQ(e.ConfirmConnection(ssl, kHost, 8443).error().code(), ErrorCode::kPinValidationFailed);
-    // Another key pinned now: the live connection is judged again and refused.
-    store.Swap(Policy({pki_->backup_key.SpkiPin()}, 2));
+    // A later policy that pins the intermediate: judged again, allowed without a handshake.
+    store.Swap(Policy({pki_->intermediate.SpkiPin()}, 2));
+    auto again = e.ConfirmConnection(ssl, kHost, 443);
+    ASSERT_TRUE(again.ok()) << again.error().ToString();
+    EXPECT_EQ((*again)->policy_version, 2u);
+    // Another key pinned now: the live connection is judged again and refused …
+    store.Swap(Policy({pki_->backup_key.SpkiPin()}, 3));
     auto swapped = e.ConfirmConnection(ssl, kHost, 443);
     EXPECT_EQ(swapped.error().code(), ErrorCode::kPinValidationFailed);
     EXPECT_EQ(Enforcer::GetVerdict(ssl)->reason, VerdictReason::kMismatch);
-    // A later policy that still pins the intermediate: allowed again, without a handshake.
-    store.Swap(Policy({pki_->intermediate.SpkiPin()}, 3));
-    auto again = e.ConfirmConnection(ssl, kHost, 443);
-    ASSERT_TRUE(again.ok()) << again.error().ToString();
-    EXPECT_EQ((*again)->policy_version, 3u);
+    // … and stays refused, whatever policy comes next.
+    store.Swap(Policy({pki_->leaf_key.SpkiPin()}, 4));
+    EXPECT_EQ(e.ConfirmConnection(ssl, kHost, 443).error().code(), ErrorCode::kPinValidationFailed);
   });
   EXPECT_EQ(published.size(), 3u);
 
   // A kept-alive connection allowed by a kill switch stops being allowed at `until`.
-  store.Swap(WithKillSwitch(Policy({pki_->leaf_key.SpkiPin()}), 4, start + std::chrono::hours(1)));
+  store.Swap(WithKillSwitch(Policy({pki_->leaf_key.SpkiPin()}), 5, start + std::chrono::hours(1)));
   confirm(rogue->port(), [&](Enforcer& e, SSL* ssl) {
     EXPECT_TRUE(e.ConfirmConnection(ssl, kHost, 443).ok());
     clock.Set(start + std::chrono::hours(1));

@@ -127,8 +127,9 @@ class Enforcer {
   // holds now under the store's current policy; when the policy changed or a
   // time bound passed, the chain OpenSSL validated is judged again.
   // kPinValidationFailed otherwise (never checked, checked for another host,
-  // rejected now), kTlsHandshake before the handshake completed. Adapters
-  // call it before sending a request on a reused connection.
+  // rejected now — a connection once refused stays refused), kTlsHandshake
+  // before the handshake completed. Adapters call it before sending a
+  // request on a reused connection.
   Result<std::shared_ptr<const Verdict>> ConfirmConnection(SSL* ssl, std::string_view host,
                                                            std::uint16_t port) const;
 
