@@ -34,6 +34,27 @@ std::string CanonicalIp(std::string_view text) {
   return {};
 }
 
+// EmbeddedIpv4 returns the IPv4 address an IPv6 literal carries in its last
+// 32 bits when it is IPv4-mapped (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) or
+// IPv4-compatible (::a.b.c.d, deprecated): sockets reach the IPv4 host, so a
+// rule for a.b.c.d must not be sidestepped by that spelling.
+std::optional<std::string> EmbeddedIpv4(const std::string& canonical_ipv6) {
+  unsigned char bytes[16];
+  if (inet_pton(AF_INET6, canonical_ipv6.c_str(), bytes) != 1) return std::nullopt;
+  bool zero_prefix = std::all_of(bytes, bytes + 10, [](unsigned char b) { return b == 0; });
+  bool mapped = zero_prefix && bytes[10] == 0xff && bytes[11] == 0xff;
+  bool compatible = zero_prefix && bytes[10] == 0 && bytes[11] == 0 &&
+                    (bytes[12] | bytes[13] | bytes[14]) != 0;  // not :: nor ::1
+  if (!mapped && !compatible) return std::nullopt;
+  char out[INET_ADDRSTRLEN];
+  if (inet_ntop(AF_INET, bytes + 12, out, sizeof out) == nullptr) return std::nullopt;
+  return std::string(out);
+}
+
+Error EmbeddedIpv4Error(std::string_view original, const std::string& ipv4) {
+  return HostError(original, "an IPv6 address that embeds an IPv4 address reaches the IPv4 host; write it as " + ipv4);
+}
+
 // Checks LDH labels (plus '_', which real service names use) on an ASCII,
 // lower-case name.
 Status ValidateLabels(std::string_view original, std::string_view name) {
@@ -160,6 +181,7 @@ Result<std::string> NormalizeHostName(std::string_view host) {
     if (ip.empty() || ip.find(':') == std::string::npos) {
       return HostError(original, "brackets hold something that is not an IPv6 address");
     }
+    if (auto ipv4 = EmbeddedIpv4(ip)) return EmbeddedIpv4Error(original, *ipv4);
     return ip;
   }
   bool trailing_dot = host.ends_with('.');
@@ -177,6 +199,7 @@ Result<std::string> NormalizeHostName(std::string_view host) {
     // "0:0::1" can only mean one address: rendered canonically (RFC 5952).
     // IPv4 forms other than the dotted quad are not read alike everywhere.
     if (ip.find(':') == std::string::npos && ip != host) return NumericHostError(original, host);
+    if (auto ipv4 = EmbeddedIpv4(ip)) return EmbeddedIpv4Error(original, *ipv4);
     return ip;
   }
 

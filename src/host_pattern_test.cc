@@ -91,7 +91,8 @@ TEST(HostPatternTest, NamesWithNumericLabelsAndCanonicalAddressesStillWork) {
   EXPECT_EQ(*NormalizeHostName("[::0001]"), "::1");
   EXPECT_EQ(*NormalizeHostName("[2001:DB8::A]"), "2001:db8::a");
   EXPECT_EQ(*NormalizeHostName("2001:0db8:0000:0000:0000:0000:0000:000a"), "2001:db8::a");
-  EXPECT_EQ(*NormalizeHostName("::FFFF:192.0.2.1"), "::ffff:192.0.2.1");
+  // IPv4-mapped: the IPv4 host, written as IPv4 (HostPatternIpv6Test below).
+  EXPECT_EQ(NormalizeHostName("::FFFF:192.0.2.1").error().code(), ErrorCode::kHostSyntax);
   for (const char* bad : {"::1.", "[::1].", "::ffff:127.1", "::ffff:01.2.3.4", "fe80::1%eth0", "[::1", "1::2::3"}) {
     auto result = NormalizeHostName(bad);
     ASSERT_FALSE(result.ok()) << bad << " → " << *result;
@@ -216,6 +217,27 @@ TEST(PolicyTest, CreateRejectsDuplicatesAndEmptyPinSets) {
   DomainRule twice = Rule("a.example.com");
   twice.pins.push_back(twice.pins.front());
   EXPECT_EQ(Policy::Create(1, {twice}).error().field(), "domain[0].pins[1]");
+}
+
+}  // namespace
+}  // namespace pinion
+
+namespace pinion {
+namespace {
+
+// Red team: a rule for 127.0.0.1 must not be sidestepped by ::ffff:127.0.0.1.
+TEST(HostPatternIpv6Test, Ipv6AddressesThatEmbedIpv4AreRefused) {
+  for (const char* host : {"::ffff:127.0.0.1", "[::ffff:127.0.0.1]", "::FFFF:7f00:1", "0:0:0:0:0:ffff:7f00:1",
+                           "::127.0.0.1", "[::7f00:1]"}) {
+    auto normalized = NormalizeHostName(host);
+    ASSERT_FALSE(normalized.ok()) << host;
+    EXPECT_EQ(normalized.error().code(), ErrorCode::kHostSyntax) << host;
+    EXPECT_NE(normalized.error().message().find("write it as 127.0.0.1"), std::string::npos) << host;
+  }
+  EXPECT_EQ(*NormalizeHostName("::1"), "::1");
+  EXPECT_EQ(*NormalizeHostName("::"), "::");
+  EXPECT_EQ(*NormalizeHostName("[2001:db8::ffff:7f00:1]"), "2001:db8::ffff:7f00:1");
+  EXPECT_EQ(HostPattern::Parse("::ffff:10.0.0.1", false).error().code(), ErrorCode::kHostSyntax);
 }
 
 }  // namespace

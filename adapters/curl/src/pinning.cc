@@ -52,6 +52,27 @@ Result<UrlHost> HostOfTransfer(CURL* easy) {
   return out;
 }
 
+// SameConnection: the connection `easy` reports (its local and remote
+// address and port) is the one curl names for this transfer. The callback
+// data names the handle pinion attached, but a copy made with
+// curl_easy_duphandle carries the same data: without this check the copy's
+// transfer would be judged by the original's connection.
+bool SameConnection(CURL* easy, const char* primary_ip, int primary_port, const char* local_ip, int local_port) {
+  char* easy_primary_ip = nullptr;
+  char* easy_local_ip = nullptr;
+  long easy_primary_port = -1, easy_local_port = -1;
+  if (primary_ip == nullptr || local_ip == nullptr ||
+      curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &easy_primary_ip) != CURLE_OK ||
+      curl_easy_getinfo(easy, CURLINFO_LOCAL_IP, &easy_local_ip) != CURLE_OK ||
+      curl_easy_getinfo(easy, CURLINFO_PRIMARY_PORT, &easy_primary_port) != CURLE_OK ||
+      curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &easy_local_port) != CURLE_OK ||
+      easy_primary_ip == nullptr || easy_local_ip == nullptr) {
+    return false;
+  }
+  return easy_primary_port == primary_port && easy_local_port == local_port &&
+         std::string_view(easy_primary_ip) == primary_ip && std::string_view(easy_local_ip) == local_ip;
+}
+
 }  // namespace
 
 bool IsOpenSslBackend() {
@@ -138,7 +159,7 @@ CURLcode CurlPinning::OnSslContext(CURL* easy, void* ssl_ctx, void* arg) {
   return CURLE_OK;
 }
 
-int CurlPinning::OnPrerequest(void* arg, char*, char*, int, int) {
+int CurlPinning::OnPrerequest(void* arg, char* primary_ip, char* local_ip, int primary_port, int local_port) {
   // Runs after the connection is made or taken from curl's cache, before the
   // request is sent: the one point every transfer passes, reused or not.
   auto* attachment = static_cast<Attachment*>(arg);
@@ -161,6 +182,12 @@ int CurlPinning::OnPrerequest(void* arg, char*, char*, int, int) {
     return CURL_PREREQFUNC_ABORT;
   }
   auto* ssl = static_cast<SSL*>(tls->internals);
+  if (!SameConnection(easy, primary_ip, primary_port, local_ip, local_port)) {
+    // Not the connection this transfer runs on (a duplicated handle that was
+    // never attached itself): nothing proves a check for it.
+    self->SetLastVerdict(easy, nullptr);
+    return CURL_PREREQFUNC_ABORT;
+  }
   auto confirmed = self->enforcer_->ConfirmConnection(ssl, target->host, target->port);
   if (!confirmed) {
     // Keep a rejecting verdict to explain the failure; never an allowing one.

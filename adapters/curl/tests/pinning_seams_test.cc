@@ -4,6 +4,9 @@
 // policy swap and after a kill switch ends — instead of making a handshake.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/ssl.h>
+
+#include <thread>
 
 #include "https_test_server.h"
 #include "pinion/curl/pinning.h"
@@ -238,6 +241,53 @@ TEST_F(CurlSeamsTest, KeptAliveConnectionIsRefusedWhenTheKillSwitchEnds) {
   EXPECT_EQ(body, "");
   pinning->Detach(easy);
   curl_easy_cleanup(easy);
+}
+
+// Red team: a handle copied with curl_easy_duphandle carries the original's
+// callback data. While the original is busy on a genuine connection, the
+// copy must not pass the check with the original's connection and send on a
+// rogue one from the cache.
+TEST_F(CurlSeamsTest, DuplicatedHandleIsJudgedOnItsOwnConnection) {
+  pinion::testing::HttpsTestServer genuine(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  genuine.http().Get("/slow", [](const httplib::Request&, httplib::Response& response) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));  // keeps the original mid-transfer
+    response.set_content("slow", "text/plain");
+  });
+  genuine.Start();
+  HelloServer rogue(dir_.path() / "rogue-chain.pem", dir_.path() / "rogue.key");
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto pinning = *CurlPinning::Create(store);
+  CURLM* multi = curl_multi_init();
+  std::string unpinned_body, original_body, copy_body;
+  CURL* unpinned = Easy(rogue.Url("localhost"), &unpinned_body);
+  ASSERT_EQ(RunInMulti(multi, unpinned), CURLE_OK);  // leaves a rogue connection in the cache
+
+  CURL* original = Easy(genuine.Url("localhost", "/slow"), &original_body);
+  ASSERT_TRUE(pinning->Attach(original).ok());
+  CURL* copy = curl_easy_duphandle(original);
+  curl_easy_setopt(copy, CURLOPT_URL, rogue.Url("localhost").c_str());
+  curl_easy_setopt(copy, CURLOPT_WRITEDATA, &copy_body);
+  curl_multi_add_handle(multi, original);
+  int running = 1;
+  for (int rounds = 0; running > 0 && rounds < 200; ++rounds) {  // until the original is mid-transfer
+    curl_multi_perform(multi, &running);
+    curl_multi_poll(multi, nullptr, 0, 10, nullptr);
+    curl_tlssessioninfo* tls = nullptr;
+    if (curl_easy_getinfo(original, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK && tls != nullptr &&
+        tls->internals != nullptr && SSL_is_init_finished(static_cast<SSL*>(tls->internals))) {
+      break;
+    }
+  }
+  EXPECT_NE(RunInMulti(multi, copy), CURLE_OK);
+  EXPECT_EQ(copy_body, "");
+  CURLcode original_code = RunInMulti(multi, original);
+  EXPECT_EQ(original_code, CURLE_OK) << curl_easy_strerror(original_code);
+  EXPECT_EQ(original_body, "slow");
+  pinning->Detach(original);
+  curl_easy_cleanup(copy);
+  curl_easy_cleanup(original);
+  curl_easy_cleanup(unpinned);
+  curl_multi_cleanup(multi);
 }
 
 // A pinned host over plain HTTP has no chain to pin: refused before sending.

@@ -29,6 +29,12 @@ struct SessionDecision {
 // the decision fields: ConfirmConnection may run on a connection another
 // thread shares (a libcurl share handle).
 struct ConnectionState {
+  // Set at SSL_new when the context already had InstallOn: only then does the
+  // SSL carry pinion's ClientHello guard (OpenSSL copies extensions at SSL_new).
+  bool guarded = false;
+  SSL_CTX* prepared_ctx = nullptr;  // the context PrepareConnection saw
+  // An application info callback pinion displaced again; chained (see ClientHelloGuard).
+  void (*chained_info_callback)(const SSL*, int, int) = nullptr;
   std::string host;  // normalized
   std::uint16_t port = 0;
   PolicySnapshot policy_at_start;  // snapshot current when the handshake began
@@ -57,9 +63,39 @@ int DupSessionDecision(CRYPTO_EX_DATA*, const CRYPTO_EX_DATA*, void** from_d, in
   return 1;
 }
 
+ContextBinding* BindingOf(const SSL* ssl);
+
+// Every SSL made from a context pinion is installed on gets its state at
+// SSL_new, which is how PrepareConnection knows the SSL carries the guard.
+void NewConnectionState(void* parent, void*, CRYPTO_EX_DATA* ex_data, int index, long, void*) {
+  auto* ssl = static_cast<SSL*>(parent);
+  if (ssl == nullptr || SSL_get_SSL_CTX(ssl) == nullptr || BindingOf(ssl) == nullptr) return;
+  auto* state = new ConnectionState();
+  state->guarded = true;
+  if (CRYPTO_set_ex_data(ex_data, index, state) != 1) delete state;
+}
+
+// SSL_dup of a prepared SSL: the copy gets its own state (the host and port
+// configured, no decision), never a pointer shared with the original.
+int DupConnectionState(CRYPTO_EX_DATA* to, const CRYPTO_EX_DATA*, void** from_d, int index, long, void*) {
+  auto* fresh = static_cast<ConnectionState*>(CRYPTO_get_ex_data(to, index));
+  bool guarded = fresh != nullptr && fresh->guarded;
+  delete fresh;
+  auto** slot = reinterpret_cast<ConnectionState**>(from_d);
+  if (*slot != nullptr) {
+    auto* copy = new ConnectionState();
+    copy->guarded = guarded;
+    copy->prepared_ctx = (*slot)->prepared_ctx;
+    copy->host = (*slot)->host;
+    copy->port = (*slot)->port;
+    *slot = copy;
+  }
+  return 1;
+}
+
 int ConnectionIndex() {
-  static const int kIndex =
-      SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, FreeOwned<ConnectionState>);
+  static const int kIndex = SSL_get_ex_new_index(0, nullptr, NewConnectionState, DupConnectionState,
+                                                 FreeOwned<ConnectionState>);
   return kIndex;
 }
 
@@ -233,6 +269,11 @@ Status Enforcer::PrepareConnection(SSL* ssl, std::string_view host, std::uint16_
     return Error(ErrorCode::kTlsSetup,
                  "this SSL's SSL_CTX has no InstallOn from this enforcer; call InstallOn(ctx) before SSL_new");
   }
+  ConnectionState* existing = StateOf(ssl);
+  if (existing == nullptr || !existing->guarded) {
+    // OpenSSL copies the ClientHello guard into an SSL at SSL_new only.
+    return Error(ErrorCode::kTlsSetup, "this SSL was created before InstallOn on its SSL_CTX; create it after");
+  }
   PINION_ASSIGN_OR_RETURN(std::string normalized, NormalizeHostName(host));
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   if (!SetHostCheck(param, normalized)) {
@@ -243,9 +284,10 @@ Status Enforcer::PrepareConnection(SSL* ssl, std::string_view host, std::uint16_
     return Error(ErrorCode::kTlsSetup, "cannot set the server name indication");
   }
   SSL_set_verify(ssl, SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
-  ConnectionState& state = EnsureState(ssl);
+  ConnectionState& state = *existing;
   state.host = std::move(normalized);
   state.port = port;
+  state.prepared_ctx = SSL_get_SSL_CTX(ssl);
   std::lock_guard<std::mutex> lock(state.mutex);
   state.verdict.reset();
   state.decided_under.reset();
@@ -444,7 +486,10 @@ void Enforcer::InfoCallback(const SSL* const_ssl, int where, int ret) {
   // OpenSSL hands a const SSL* to info callbacks but allows these calls on it.
   SSL* ssl = const_cast<SSL*>(const_ssl);
   ContextBinding* binding = BindingOf(ssl);
-  if (binding != nullptr && binding->previous_info_callback != nullptr) {
+  ConnectionState* chained = StateOf(ssl);
+  if (chained != nullptr && chained->chained_info_callback != nullptr) {
+    chained->chained_info_callback(ssl, where, ret);
+  } else if (binding != nullptr && binding->previous_info_callback != nullptr) {
     binding->previous_info_callback(ssl, where, ret);
   }
   if (binding == nullptr || SSL_is_server(ssl)) return;
@@ -496,13 +541,22 @@ int Enforcer::ClientHelloGuard(SSL* ssl, unsigned int, unsigned int, const unsig
   if (info_callback != &Enforcer::InfoCallback) {
     // The application replaced pinion's info callback after InstallOn, so
     // HANDSHAKE_START did not reach pinion: start the handshake's
-    // bookkeeping here. The session can no longer be dropped, so one that
-    // could not be reused aborts the handshake below.
+    // bookkeeping here, and put pinion's callback back on this SSL (chaining
+    // the application's) so HANDSHAKE_DONE refuses an unchecked handshake.
+    // The session can no longer be dropped, so one that could not be reused
+    // aborts the handshake below.
     self->Log("the SSL_CTX or SSL info callback was replaced after InstallOn; chain your callback "
               "before InstallOn instead");
     self->BeginHandshake(ssl, binding->defaults);
+    EnsureState(ssl).chained_info_callback = info_callback;
+    SSL_set_info_callback(ssl, &Enforcer::InfoCallback);
   }
   ConnectionState& state = EnsureState(ssl);
+  if (state.prepared_ctx != nullptr && state.prepared_ctx != SSL_get_SSL_CTX(ssl)) {
+    self->Log("SSL_set_SSL_CTX moved a prepared connection to another context; failing closed");
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return -1;
+  }
   if (state.host.empty()) {
     self->Log("PrepareConnection() was not called for this connection; failing closed");
     *alert = SSL_AD_INTERNAL_ERROR;

@@ -330,6 +330,99 @@ TEST_P(SeamsTest, ReplacedCertVerifyCallbackLeavesAnUnusableConnection) {
   EXPECT_EQ(seen.verify_result, X509_V_ERR_APPLICATION_VERIFICATION);
 }
 
+// Red team: both callbacks replaced after InstallOn. pinion's info callback
+// is put back on the connection by the ClientHello guard, so the handshake
+// that completed without a decision is still refused.
+TEST_P(SeamsTest, ReplacingBothCallbacksStillLeavesAnUnusableConnection) {
+  auto rogue = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
+  auto ctx = ClientContext();
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
+  SSL_CTX_set_info_callback(ctx.get(), &ApplicationInfoCallback);
+  Seen on_context = Connect(ctx.get(), rogue->port(), Prepare(*enforcer));
+  EXPECT_TRUE(on_context.pin_failure);
+  EXPECT_FALSE(on_context.write_ok);
+  EXPECT_EQ(on_context.reply, "");
+  Seen on_connection = Connect(ctx.get(), rogue->port(), [&](SSL* ssl) {
+    Prepare(*enforcer)(ssl);
+    SSL_set_info_callback(ssl, &ApplicationInfoCallback);
+  });
+  EXPECT_TRUE(on_connection.pin_failure);
+  EXPECT_FALSE(on_connection.write_ok);
+}
+
+// Red team: OpenSSL copies the ClientHello guard into an SSL at SSL_new, so
+// an SSL made before InstallOn would have none.
+TEST_P(SeamsTest, SslCreatedBeforeInstallOnIsRefused) {
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto enforcer = *Enforcer::Create(store);
+  auto ctx = ClientContext();
+  internal::UniquePtr<SSL> early(SSL_new(ctx.get()));
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  EXPECT_EQ(enforcer->PrepareConnection(early.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
+  internal::UniquePtr<SSL> late(SSL_new(ctx.get()));
+  EXPECT_TRUE(enforcer->PrepareConnection(late.get(), kHost, 443).ok());
+}
+
+// Red team: SSL_dup of a prepared SSL shared (and freed twice) its state.
+TEST_P(SeamsTest, SslDupGetsItsOwnConnectionState) {
+  auto server = StartServer(pki_->LeafChainPem(), pki_->leaf_key);
+  auto rogue = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto enforcer = *Enforcer::Create(store);
+  auto ctx = ClientContext();
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  internal::UniquePtr<SSL> original(SSL_new(ctx.get()));
+  ASSERT_TRUE(enforcer->PrepareConnection(original.get(), kHost, 443).ok());
+  internal::UniquePtr<SSL> copy(SSL_dup(original.get()));
+  ASSERT_NE(copy, nullptr);
+  ASSERT_NE(copy.get(), original.get());
+  // The copy keeps the host it was prepared for and decides on its own.
+  auto dial = [](SSL* ssl, std::uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    SSL_set_fd(ssl, fd);
+    bool connected = SSL_connect(ssl) == 1;
+    return std::make_pair(connected, fd);
+  };
+  auto [genuine_ok, fd1] = dial(original.get(), server->port());
+  auto [rogue_ok, fd2] = dial(copy.get(), rogue->port());
+  EXPECT_TRUE(genuine_ok);
+  EXPECT_FALSE(rogue_ok);
+  EXPECT_EQ(Enforcer::GetVerdict(original.get())->reason, VerdictReason::kMatched);
+  EXPECT_EQ(Enforcer::GetVerdict(copy.get())->reason, VerdictReason::kMismatch);
+  EXPECT_TRUE(enforcer->ConfirmConnection(original.get(), kHost, 443).ok());
+  close(fd1);
+  close(fd2);
+  // Both freed here: each owns its state (ASan in CI).
+}
+
+// Red team: SSL_set_SSL_CTX after PrepareConnection onto a context of another
+// enforcer must not move the connection out from under its pins.
+TEST_P(SeamsTest, SwitchingContextAfterPrepareFailsClosed) {
+  auto rogue = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  PolicyStore lax(Policy({pki_->leaf_key.SpkiPin()}, 1, "", "other.example.test"));
+  auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
+  auto other = *Enforcer::Create(lax, {.log = [](std::string_view) {}});
+  auto ctx = ClientContext();
+  auto other_ctx = ClientContext();
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(other->InstallOn(other_ctx.get()).ok());
+  Seen seen = Connect(ctx.get(), rogue->port(), [&](SSL* ssl) {
+    Prepare(*enforcer)(ssl);
+    SSL_set_SSL_CTX(ssl, other_ctx.get());
+  });
+  EXPECT_FALSE(seen.connected);
+  EXPECT_FALSE(seen.write_ok);
+}
+
 // ConfirmConnection: the proof adapters ask for before sending on a
 // connection, reused or not.
 TEST_P(SeamsTest, ConfirmConnectionJudgesALiveConnectionUnderTheCurrentPolicy) {
