@@ -87,6 +87,9 @@ class Collector {
   bool reads_disabled() const;
 
   ReportStore& store() { return *store_; }
+  // http_server gives tests and fuzzers HttpServer::Exchange: requests
+  // answered by these routes without a socket.
+  HttpServer& http_server() { return *server_; }
   std::string_view database_kind() const;  // "sqlite" | "postgresql"
   int schema_version() const;
 

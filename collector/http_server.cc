@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <future>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -63,6 +64,35 @@ std::map<std::string, std::string> ParseQuery(std::string_view query) {
 
 bool IsPlainPath(const std::string& pattern) {
   return pattern.find_first_of("()[]{}\\.*+?^$|") == std::string::npos;
+}
+
+// The answer to a request that could not be read: 413 for a body over the
+// limit, 400 for unreadable HTTP (either way the connection then closes), or 0
+// to close without one (the client left, stalled or reset).
+int StatusForReadError(beast::error_code ec) {
+  if (ec == http::error::body_limit) return 413;
+  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return 400;
+  }
+  return 0;
+}
+
+HttpRequest RequestFromMessage(http::request<http::string_body>& message, std::string remote) {
+  HttpRequest request;
+  request.method = std::string(message.method_string().data(), message.method_string().size());
+  std::string_view target(message.target().data(), message.target().size());
+  std::size_t question = target.find('?');
+  request.path = Unescape(target.substr(0, question), false);
+  if (question != std::string_view::npos) request.params = ParseQuery(target.substr(question + 1));
+  for (const auto& field : message) {
+    std::string name(field.name_string().data(), field.name_string().size());
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    request.headers.try_emplace(std::move(name), std::string(field.value().data(), field.value().size()));
+  }
+  request.body = std::move(message.body());
+  request.remote_address = std::move(remote);
+  return request;
 }
 
 struct RouteEntry {
@@ -205,6 +235,8 @@ class HttpServer::Impl {
 
   const HttpServerOptions& options() const { return options_; }
 
+  std::vector<HttpResponse> Exchange(std::string_view bytes, const std::string& remote_address);
+
  private:
   using Timer =
       asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
@@ -296,33 +328,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void OnRead(beast::error_code ec) {
-    if (ec == http::error::body_limit) {
-      keep_alive_ = false;
-      return Write(server_.ErrorResponse(413));
+    if (ec) {
+      int status = StatusForReadError(ec);
+      if (status == 0) return Close();  // closed, timed out (a stalled client) or reset
+      keep_alive_ = false;  // too large or unreadable: say so once, then close
+      return Write(server_.ErrorResponse(status));
     }
-    if (ec && ec.category() == http::make_error_code(http::error::bad_method).category() &&
-        ec != http::error::end_of_stream && ec != http::error::partial_message) {
-      keep_alive_ = false;  // unreadable HTTP: say so once, then close
-      return Write(server_.ErrorResponse(400));
-    }
-    if (ec) return Close();  // closed, timed out (a stalled client) or reset
 
     auto& message = parser_->get();
     keep_alive_ = message.keep_alive();
     version_ = message.version();
-    HttpRequest request;
-    request.method = std::string(message.method_string().data(), message.method_string().size());
-    std::string_view target(message.target().data(), message.target().size());
-    std::size_t question = target.find('?');
-    request.path = Unescape(target.substr(0, question), false);
-    if (question != std::string_view::npos) request.params = ParseQuery(target.substr(question + 1));
-    for (const auto& field : message) {
-      std::string name(field.name_string().data(), field.name_string().size());
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      request.headers.try_emplace(std::move(name), std::string(field.value().data(), field.value().size()));
-    }
-    request.body = std::move(message.body());
-    request.remote_address = remote_;
+    HttpRequest request = RequestFromMessage(message, remote_);
     parser_.reset();
     Lowest().expires_never();  // the handler may wait for a commit; the write re-arms the timer
 
@@ -397,6 +413,50 @@ void HttpServer::Impl::Accept() {
   });
 }
 
+std::vector<HttpResponse> HttpServer::Impl::Exchange(std::string_view bytes, const std::string& remote_address) {
+  std::vector<HttpResponse> answers;
+  bool keep_alive = true;
+  while (keep_alive && !bytes.empty()) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(options_.max_body);
+    parser.header_limit(kMaxHeaderBytes);
+    beast::error_code ec;
+    // Everything the client will ever send is at hand, so "need more" means
+    // it stalled: the session would time out and close without an answer.
+    auto feed = [&](bool until_done) {
+      while (!ec && !bytes.empty() && !(until_done ? parser.is_done() : parser.is_header_done())) {
+        std::size_t used = parser.put(asio::buffer(bytes.data(), bytes.size()), ec);
+        bytes.remove_prefix(used);
+        if (ec == http::error::need_more || (!ec && used == 0)) return false;
+      }
+      return until_done ? parser.is_done() : parser.is_header_done();
+    };
+    bool complete = feed(false);
+    if (complete && !ec && !parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      answers.push_back(HttpResponse{.status = 100});
+    }
+    if (complete && !ec) {
+      parser.eager(true);
+      complete = feed(true);
+    }
+    if (ec && ec != http::error::need_more) {
+      int status = StatusForReadError(ec);
+      if (status != 0) answers.push_back(ErrorResponse(status));
+      break;
+    }
+    if (!complete) break;
+    keep_alive = parser.get().keep_alive();
+    auto answer = std::make_shared<std::promise<HttpResponse>>();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    std::future<HttpResponse> future = answer->get_future();
+    Dispatch(RequestFromMessage(parser.get(), remote_address), [answer, answered](HttpResponse response) {
+      if (!answered->exchange(true)) answer->set_value(std::move(response));
+    });
+    answers.push_back(future.get());
+  }
+  return answers;
+}
+
 Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options) {
   if (options.tls_certificate.empty() != options.tls_key.empty()) {
     return Error(ErrorCode::kInvalidArgument, "HTTPS needs both a TLS certificate chain and its key");
@@ -420,5 +480,8 @@ void HttpServer::Every(std::chrono::seconds period, std::function<void()> task) 
 Result<int> HttpServer::Bind() { return impl_->Bind(); }
 void HttpServer::Run() { impl_->Run(); }
 void HttpServer::Stop() { impl_->Stop(); }
+std::vector<HttpResponse> HttpServer::Exchange(std::string_view bytes, const std::string& remote_address) {
+  return impl_->Exchange(bytes, remote_address);
+}
 
 }  // namespace pinion::collector

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,14 @@ class HttpServer {
   Result<int> Bind();  // opens the listening socket; returns the port
   void Run();          // serves until Stop (blocking)
   void Stop();         // from any thread
+
+  // Exchange answers the requests in `bytes` as a connection from
+  // `remote_address` would have them answered, without a socket: the same
+  // parser and limits, routes and error answers (413, 400), one request after
+  // another until the bytes end or the connection would close, with a 100 where
+  // the client waits for one. For tests and fuzzing (fuzz/collector_http_fuzzer.cc);
+  // blocks until every answer is in. Needs no Bind or Run.
+  std::vector<HttpResponse> Exchange(std::string_view bytes, const std::string& remote_address);
 
   class Impl;
 
