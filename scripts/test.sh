@@ -31,7 +31,7 @@ CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DPINION_SANITIZE=address,undefined -DPINION_BUILD_FUZZ=ON -DPINION_TESTDATA_DIR="$testdata"
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 600
-for target in pin_text pin_source der_spki policy import dsse manifest report; do
+for target in pin_text pin_source der_spki policy import dsse manifest report collector_http collector_config; do
   work=build-asan/fuzz-work/$target
   mkdir -p "$work"
   cp -r fuzz/corpus/$target/. "$work/"
