@@ -188,7 +188,9 @@ int Run(const CheckOptions& options) {
   // the verdict kept for information.
   bool pins_refused = outcome.verdict != nullptr && !outcome.verdict->allowed();
   if (!result->handshake_ok && !pins_refused) {
-    ErrorCode code = result->verify_result == X509_V_ERR_HOSTNAME_MISMATCH ? ErrorCode::kHostnameMismatch
+    ErrorCode code = result->verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
+                             result->verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH
+                         ? ErrorCode::kHostnameMismatch
                      : result->verify_result != X509_V_OK                  ? ErrorCode::kChainValidation
                                                                            : ErrorCode::kTlsHandshake;
     outcome.error = Error(code, result->error.empty() ? "handshake failed" : result->error);

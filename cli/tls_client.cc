@@ -8,8 +8,12 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "internal/openssl_util.h"
 #include "pinion/host_pattern.h"
@@ -90,6 +94,44 @@ std::vector<std::vector<std::uint8_t>> ToDer(STACK_OF(X509) * stack) {
   return out;
 }
 
+// Set on the connection when the server asks for a client certificate; the
+// client then goes on without one.
+int NoteCertificateRequest(SSL*, void* requested) {
+  *static_cast<bool*>(requested) = true;
+  return 1;
+}
+
+// ServerRefusedAfterHandshake: in TLS 1.3 the client finishes its handshake
+// before the server has judged the client's (empty) certificate, so a server
+// that requires one refuses with an alert only afterwards. Waits for that
+// answer at most `wait` (session tickets are read past; a server that sends
+// nothing more has accepted); a description of the alert when one came.
+std::optional<std::string> ServerRefusedAfterHandshake(SSL* ssl, int fd, std::chrono::milliseconds wait) {
+  int flags = fcntl(fd, F_GETFL, 0);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  std::optional<std::string> refusal;
+  for (int rounds = 0; rounds < 64; ++rounds) {  // bounded: a few records at most
+    char byte;
+    ERR_clear_error();
+    int n = SSL_peek(ssl, &byte, 1);
+    if (n > 0) break;  // application data: accepted
+    int error = SSL_get_error(ssl, n);
+    if (error == SSL_ERROR_ZERO_RETURN) break;
+    if (error != SSL_ERROR_WANT_READ) {
+      std::string detail = internal::LastOpenSslError();
+      refusal = detail.empty() ? std::string("the server closed the connection") : detail;
+      break;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd, POLLIN, 0};
+    if (left.count() <= 0 || poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;  // nothing more: accepted
+  }
+  ERR_clear_error();
+  fcntl(fd, F_SETFL, flags);
+  return refusal;
+}
+
 }  // namespace
 
 Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
@@ -112,6 +154,8 @@ Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
     }
   }
   if (options.resume != nullptr) SSL_set_session(ssl.get(), options.resume);
+  bool certificate_requested = false;
+  SSL_set_cert_cb(ssl.get(), &NoteCertificateRequest, &certificate_requested);
 
   TlsClientResult result;
   ERR_clear_error();
@@ -131,6 +175,14 @@ Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
     }
     ERR_clear_error();
     return result;
+  }
+  if (certificate_requested && SSL_version(ssl.get()) >= TLS1_3_VERSION) {
+    if (auto refusal = ServerRefusedAfterHandshake(
+            ssl.get(), socket.get(), std::min(options.timeout, std::chrono::milliseconds(2000)))) {
+      result.error = "the server refused the connection after the handshake (it asked for a client "
+                     "certificate): " + *refusal;
+      return result;
+    }
   }
   result.handshake_ok = true;
   result.resumed = SSL_session_reused(ssl.get()) == 1;
