@@ -21,6 +21,11 @@ internal::UniquePtr<SSL_CTX> MakeServerContext(const LoopbackTlsServer::Options&
   internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
   SSL_CTX_set_min_proto_version(ctx.get(), options.min_version);
   SSL_CTX_set_max_proto_version(ctx.get(), options.max_version);
+  if (!options.cipher_list.empty()) {
+    SSL_CTX_set_security_level(ctx.get(), 0);
+    SSL_CTX_set_dh_auto(ctx.get(), 1);
+    SSL_CTX_set_cipher_list(ctx.get(), options.cipher_list.c_str());
+  }
   static const unsigned char kSessionContext[] = "pinion-test";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);

@@ -25,6 +25,8 @@ class LoopbackTlsServer {
     int min_version = TLS1_2_VERSION;
     int max_version = TLS1_3_VERSION;
     std::string reply = "hello from pinion test server\n";
+    // TLS 1.2 cipher list, at security level 0 (e.g. "aNULL" for anonymous suites); empty: defaults.
+    std::string cipher_list;
   };
   explicit LoopbackTlsServer(Options options);
   ~LoopbackTlsServer();

@@ -128,7 +128,13 @@ void CurlPinning::Detach(CURL* easy) {
   curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, nullptr);
   curl_easy_setopt(easy, CURLOPT_PREREQDATA, nullptr);
   std::lock_guard<std::mutex> lock(mutex_);
-  attachments_.erase(easy);
+  auto it = attachments_.find(easy);
+  if (it == attachments_.end()) return;
+  // A copy made with curl_easy_duphandle may still point at this
+  // attachment: keep it, marked detached, for the CurlPinning's lifetime.
+  it->second->easy = nullptr;
+  retired_.push_back(std::move(it->second));
+  attachments_.erase(it);
 }
 
 std::shared_ptr<const Verdict> CurlPinning::LastVerdict(CURL* easy) const {
@@ -146,6 +152,14 @@ void CurlPinning::SetLastVerdict(CURL* easy, std::shared_ptr<const Verdict> verd
 CURLcode CurlPinning::OnSslContext(CURL* easy, void* ssl_ctx, void* arg) {
   auto* attachment = static_cast<Attachment*>(arg);
   CurlPinning* self = attachment->pinning;
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    if (attachment->easy != easy) {
+      // A copy (curl_easy_duphandle) of an attached handle, or a detached
+      // one: it must be attached itself, or its transfers fail.
+      return CURLE_SSL_CERTPROBLEM;
+    }
+  }
   self->SetLastVerdict(easy, nullptr);  // this connection's verdict replaces the last one
   auto target = HostOfTransfer(easy);
   if (!target) return CURLE_SSL_CERTPROBLEM;
@@ -164,7 +178,12 @@ int CurlPinning::OnPrerequest(void* arg, char* primary_ip, char* local_ip, int p
   // request is sent: the one point every transfer passes, reused or not.
   auto* attachment = static_cast<Attachment*>(arg);
   CurlPinning* self = attachment->pinning;
-  CURL* easy = attachment->easy;
+  CURL* easy = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    easy = attachment->easy;
+  }
+  if (easy == nullptr) return CURL_PREREQFUNC_ABORT;  // a copy of a handle since detached
   auto target = HostOfTransfer(easy);
   if (!target) return CURL_PREREQFUNC_ABORT;
   if (target->scheme != "https") {

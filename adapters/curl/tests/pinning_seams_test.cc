@@ -290,6 +290,29 @@ TEST_F(CurlSeamsTest, DuplicatedHandleIsJudgedOnItsOwnConnection) {
   curl_multi_cleanup(multi);
 }
 
+// Red team: a copy outliving the handle it was copied from (detached, then
+// cleaned up) must fail closed, not touch the freed handle; attached itself, it works.
+TEST_F(CurlSeamsTest, CopyOfADetachedHandleFailsClosedUntilAttached) {
+  HelloServer real(dir_.path() / "chain.pem", dir_.path() / "leaf.key");
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto pinning = *CurlPinning::Create(store);
+  std::string original_body, copy_body;
+  CURL* original = Easy(real.Url("localhost"), &original_body);
+  ASSERT_TRUE(pinning->Attach(original).ok());
+  CURL* copy = curl_easy_duphandle(original);
+  curl_easy_setopt(copy, CURLOPT_WRITEDATA, &copy_body);
+  pinning->Detach(original);
+  curl_easy_cleanup(original);
+  EXPECT_NE(curl_easy_perform(copy), CURLE_OK);
+  EXPECT_EQ(copy_body, "");
+  ASSERT_TRUE(pinning->Attach(copy).ok());
+  EXPECT_EQ(curl_easy_perform(copy), CURLE_OK);
+  EXPECT_EQ(copy_body, "hello");
+  EXPECT_EQ(pinning->LastVerdict(copy)->reason, VerdictReason::kMatched);
+  pinning->Detach(copy);
+  curl_easy_cleanup(copy);
+}
+
 // A pinned host over plain HTTP has no chain to pin: refused before sending.
 TEST_F(CurlSeamsTest, PlainHttpToAPinnedHostIsRefused) {
   httplib::Server plain;

@@ -67,24 +67,25 @@ ContextBinding* BindingOf(const SSL* ssl);
 
 // Every SSL made from a context pinion is installed on gets its state at
 // SSL_new, which is how PrepareConnection knows the SSL carries the guard.
+// Every SSL gets one (guarded or not), so that SSL_dup always passes through
+// DupConnectionState (OpenSSL skips dup callbacks for an SSL without ex_data).
 void NewConnectionState(void* parent, void*, CRYPTO_EX_DATA* ex_data, int index, long, void*) {
   auto* ssl = static_cast<SSL*>(parent);
-  if (ssl == nullptr || SSL_get_SSL_CTX(ssl) == nullptr || BindingOf(ssl) == nullptr) return;
+  if (ssl == nullptr) return;
   auto* state = new ConnectionState();
-  state->guarded = true;
+  state->guarded = SSL_get_SSL_CTX(ssl) != nullptr && BindingOf(ssl) != nullptr;
   if (CRYPTO_set_ex_data(ex_data, index, state) != 1) delete state;
 }
 
 // SSL_dup of a prepared SSL: the copy gets its own state (the host and port
 // configured, no decision), never a pointer shared with the original.
 int DupConnectionState(CRYPTO_EX_DATA* to, const CRYPTO_EX_DATA*, void** from_d, int index, long, void*) {
-  auto* fresh = static_cast<ConnectionState*>(CRYPTO_get_ex_data(to, index));
-  bool guarded = fresh != nullptr && fresh->guarded;
-  delete fresh;
+  delete static_cast<ConnectionState*>(CRYPTO_get_ex_data(to, index));
   auto** slot = reinterpret_cast<ConnectionState**>(from_d);
   if (*slot != nullptr) {
     auto* copy = new ConnectionState();
-    copy->guarded = guarded;
+    // SSL_dup copies the original's extension list, guard or no guard.
+    copy->guarded = (*slot)->guarded;
     copy->prepared_ctx = (*slot)->prepared_ctx;
     copy->host = (*slot)->host;
     copy->port = (*slot)->port;
@@ -197,6 +198,13 @@ bool SetHostCheck(X509_VERIFY_PARAM* param, const std::string& host) {
 void Refuse(SSL* ssl) {
   SSL_set_verify_result(ssl, X509_V_ERR_APPLICATION_VERIFICATION);
   SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  // A handshake that SSL_write started goes on to write without looking at
+  // the shutdown flags again: give it a sink that refuses every byte.
+  BIO* sink = BIO_new_mem_buf("", 0);  // read-only: writes fail
+  if (sink == nullptr) return;
+  BIO* wbio = SSL_get_wbio(ssl);
+  if (wbio != nullptr && wbio == SSL_get_rbio(ssl)) BIO_up_ref(wbio);  // set0_wbio drops one reference
+  SSL_set0_wbio(ssl, sink);
 }
 
 std::shared_ptr<const Verdict> ResumedVerdict(const SessionDecision& decision) {
@@ -466,7 +474,9 @@ int Enforcer::VerifyCallback(X509_STORE_CTX* store_ctx, void* arg) {
 
 void Enforcer::BeginHandshake(SSL* ssl, const ContextDefaults& defaults) const {
   ConnectionState& state = EnsureState(ssl);
-  if (state.host.empty() && !defaults.host.empty()) {
+  // Defaults pin only SSLs that carry the guard (made after InstallOn); any
+  // other has no host, so its full handshake fails closed.
+  if (state.guarded && state.host.empty() && !defaults.host.empty()) {
     state.host = defaults.host;
     state.port = defaults.port;
   }
@@ -552,6 +562,9 @@ int Enforcer::ClientHelloGuard(SSL* ssl, unsigned int, unsigned int, const unsig
     SSL_set_info_callback(ssl, &Enforcer::InfoCallback);
   }
   ConnectionState& state = EnsureState(ssl);
+  // Anonymous cipher suites send no certificate, so no pin check would run:
+  // security level 1 makes OpenSSL refuse a server that picks one.
+  if (SSL_get_security_level(ssl) < 1) SSL_set_security_level(ssl, 1);
   if (state.prepared_ctx != nullptr && state.prepared_ctx != SSL_get_SSL_CTX(ssl)) {
     self->Log("SSL_set_SSL_CTX moved a prepared connection to another context; failing closed");
     *alert = SSL_AD_INTERNAL_ERROR;

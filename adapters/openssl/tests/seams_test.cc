@@ -353,6 +353,49 @@ TEST_P(SeamsTest, ReplacingBothCallbacksStillLeavesAnUnusableConnection) {
   EXPECT_FALSE(on_connection.write_ok);
 }
 
+// Red team: an anonymous cipher suite sends no certificate, so no pin check
+// could run; pinion's connections refuse one even when the application
+// lowered the security level to offer it.
+TEST_P(SeamsTest, AnonymousCipherSuiteIsRefused) {
+  if (GetParam() != TLS1_2_VERSION) GTEST_SKIP() << "TLS 1.3 has no anonymous suites";
+  LoopbackTlsServer anonymous({.chain_pem = pki_->RogueChainPem(), .key_pem = pki_->rogue_leaf_key.PrivatePem(),
+                               .max_version = TLS1_2_VERSION, .cipher_list = "aNULL"});
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
+  auto ctx = ClientContext();
+  SSL_CTX_set_cipher_list(ctx.get(), "aNULL:@SECLEVEL=0");
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  SSL_CTX_set_info_callback(ctx.get(), &ApplicationInfoCallback);  // and pinion's displaced
+  Seen seen = Connect(ctx.get(), anonymous.port(), Prepare(*enforcer));
+  EXPECT_FALSE(seen.connected);
+  EXPECT_FALSE(seen.write_ok);
+}
+
+// Red team: a handshake started by SSL_write (no SSL_connect) with pinion's
+// cert-verify callback displaced completes without a decision; the write
+// that started it must not reach the server.
+TEST_P(SeamsTest, FirstWriteOfAnUncheckedImplicitHandshakeIsNotSent) {
+  auto rogue = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
+  auto ctx = ClientContext();
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(rogue->port());
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  internal::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd);
+  ASSERT_TRUE(enforcer->PrepareConnection(ssl.get(), kHost, 443).ok());
+  SSL_set_connect_state(ssl.get());
+  EXPECT_LE(SSL_write(ssl.get(), "GET\n", 4), 0);
+  EXPECT_TRUE(Enforcer::IsPinFailure(ssl.get()));
+  close(fd);
+}
+
 // Red team: OpenSSL copies the ClientHello guard into an SSL at SSL_new, so
 // an SSL made before InstallOn would have none.
 TEST_P(SeamsTest, SslCreatedBeforeInstallOnIsRefused) {
@@ -364,6 +407,19 @@ TEST_P(SeamsTest, SslCreatedBeforeInstallOnIsRefused) {
   EXPECT_EQ(enforcer->PrepareConnection(early.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
   internal::UniquePtr<SSL> late(SSL_new(ctx.get()));
   EXPECT_TRUE(enforcer->PrepareConnection(late.get(), kHost, 443).ok());
+}
+
+// Red team: a copy (SSL_dup) of an SSL made before InstallOn carries the
+// original's extension list, so no guard either: refused like the original.
+TEST_P(SeamsTest, SslDupOfATemplateMadeBeforeInstallOnIsRefused) {
+  PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
+  auto enforcer = *Enforcer::Create(store);
+  auto ctx = ClientContext();
+  internal::UniquePtr<SSL> early(SSL_new(ctx.get()));
+  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  internal::UniquePtr<SSL> copy(SSL_dup(early.get()));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_EQ(enforcer->PrepareConnection(copy.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
 }
 
 // Red team: SSL_dup of a prepared SSL shared (and freed twice) its state.

@@ -36,6 +36,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pinion/openssl/enforcer_options.h"
 #include "pinion/policy_store.h"
@@ -58,7 +59,10 @@ class CurlPinning {
   // Attach makes every connection `easy` opens enforce the policy. kTlsSetup
   // when libcurl's TLS backend is not OpenSSL or the option is refused.
   Status Attach(CURL* easy);
-  // Detach forgets `easy` (call before curl_easy_cleanup when reusing addresses).
+  // Detach unpins `easy`; call it before curl_easy_cleanup(easy) (required:
+  // copies made with curl_easy_duphandle would otherwise name a freed
+  // handle). Copies of an attached handle must be attached themselves; until
+  // then their transfers fail.
   void Detach(CURL* easy);
 
   // LastVerdict is the verdict that decided `easy`'s latest transfer: its
@@ -85,6 +89,7 @@ class CurlPinning {
   PolicyStore& store_;
   mutable std::mutex mutex_;
   std::map<CURL*, std::unique_ptr<Attachment>> attachments_;
+  std::vector<std::unique_ptr<Attachment>> retired_;  // detached; copies may still name them
 };
 
 // IsOpenSslBackend: libcurl's active TLS backend is OpenSSL (what CurlPinning needs).
