@@ -265,14 +265,17 @@ Scenario ReadScenario(const toml::table& table, const std::filesystem::path& fil
       scenario.steps.push_back(step);
     }
   }
-  for (const auto& [name, text] : scenario.policies) {
+  for (const auto& policy : scenario.policies) {
+    const std::string& name = policy.first;  // clang 14: lambdas cannot capture structured bindings
     bool used = std::any_of(scenario.steps.begin(), scenario.steps.end(),
                             [&](const Step& step) { return step.swap == name; });
     if (!used) Fail(where + ": policies." + name + " is never swapped in");
   }
 
   if (const toml::table* skip = f.Table("skip")) {
-    for (const auto& [name, reason] : *skip) {
+    for (const auto& entry : *skip) {
+      const auto& name = entry.first;  // clang 14: lambdas cannot capture structured bindings
+      const auto& reason = entry.second;
       auto text = reason.value_exact<std::string>();
       if (!text || text->empty()) Fail(where + ": skip." + std::string(name.str()) + " needs a reason");
       auto stack = std::find_if(std::begin(kAllStacks), std::end(kAllStacks),
