@@ -63,6 +63,7 @@ Harness& Setup() {
     h->directory = pattern;
     std::filesystem::create_directory(h->directory / "manifests");
     WriteFile(h->directory / "read-token", std::string(kReadToken) + "\n");
+    // The seed get-manifest-not-modified carries this body's ETag (a 304).
     WriteFile(h->directory / "manifests" / "app.json",
               R"({"payloadType":"application/vnd.pinion.policy+json","payload":"e30=","signatures":[]})");
     WriteFile(h->directory / "policy.toml",
