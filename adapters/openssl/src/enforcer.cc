@@ -202,9 +202,7 @@ void Refuse(SSL* ssl) {
   // the shutdown flags again: give it a sink that refuses every byte.
   BIO* sink = BIO_new_mem_buf("", 0);  // read-only: writes fail
   if (sink == nullptr) return;
-  BIO* wbio = SSL_get_wbio(ssl);
-  if (wbio != nullptr && wbio == SSL_get_rbio(ssl)) BIO_up_ref(wbio);  // set0_wbio drops one reference
-  SSL_set0_wbio(ssl, sink);
+  SSL_set0_wbio(ssl, sink);  // drops the SSL's own reference to the old one (rbio keeps its)
 }
 
 std::shared_ptr<const Verdict> ResumedVerdict(const SessionDecision& decision) {
