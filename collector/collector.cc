@@ -1,6 +1,7 @@
 #include "collector.h"
 
 #include <charconv>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
@@ -119,17 +120,20 @@ Result<CollectorConfig> LoadCollectorConfig(const std::filesystem::path& path) {
       out = *node.value<std::string>();
       return OkStatus();
     };
-    auto number = [&](auto& out, double min, double max) -> Status {
+    // Written so that NaN fails the range test (it compares false with
+    // everything); integer settings take whole numbers only, never truncated.
+    auto number = [&](auto& out, double min, double max, bool whole = std::is_integral_v<std::remove_reference_t<decltype(out)>>) -> Status {
       auto value = node.value<double>();
-      if (!value || *value < min || *value > max) {
+      if (!value || !(*value >= min && *value <= max)) {
         return fail("must be a number from " + std::to_string(min) + " to " + std::to_string(max));
       }
+      if (whole && std::floor(*value) != *value) return fail("must be a whole number");
       out = static_cast<std::remove_reference_t<decltype(out)>>(*value);
       return OkStatus();
     };
     auto seconds = [&](std::chrono::seconds& out, double max) -> Status {
       double value = 0;
-      PINION_TRY(number(value, 1, max));
+      PINION_TRY(number(value, 1, max, /*whole=*/true));
       out = std::chrono::seconds(static_cast<std::int64_t>(value));
       return OkStatus();
     };

@@ -883,6 +883,15 @@ TEST(CollectorConfigTest, ReadsTomlAndRefusesUnknownKeys) {
   EXPECT_EQ(bounds->read_token_file, "/etc/pinion/token");
   dir.Write("negative.toml", "max_db_bytes = -1\n");
   EXPECT_FALSE(LoadCollectorConfig(dir.path() / "negative.toml").ok());
+  // Found by the collector_config fuzzer: NaN passed every range test, then
+  // its conversion to an integer was undefined; fractions were truncated.
+  for (const char* line : {"port = nan\n", "read_timeout = nan\n", "client_rate = nan\n", "retain = -nan\n",
+                           "port = 8470.9\n", "read_timeout = 2.5\n", "max_db_bytes = inf\n"}) {
+    dir.Write("odd.toml", line);
+    auto odd = LoadCollectorConfig(dir.path() / "odd.toml");
+    ASSERT_FALSE(odd.ok()) << line;
+    EXPECT_EQ(odd.error().code(), ErrorCode::kPolicySchema) << line;
+  }
 }
 
 // `pinion serve` refuses what it cannot honour, before listening: exit 2.
