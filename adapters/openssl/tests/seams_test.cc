@@ -41,12 +41,8 @@ struct Seen {
   internal::UniquePtr<SSL_SESSION> session;
 };
 
-// Connect: one TLS connection to 127.0.0.1:`port`. `prepare` runs on the SSL
-// before SSL_connect (PrepareConnection, or an attack on it); `after` runs
-// once the handshake succeeded, before any byte is written.
-Seen Connect(SSL_CTX* ctx, std::uint16_t port, const std::function<void(SSL*)>& prepare,
-             SSL_SESSION* resume = nullptr, const std::function<void(SSL*)>& after = {}) {
-  Seen seen;
+// DialLoopback: a TCP connection to 127.0.0.1:`port` with 5 s timeouts (-1 on failure).
+int DialLoopback(std::uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval timeout{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -57,6 +53,19 @@ Seen Connect(SSL_CTX* ctx, std::uint16_t port, const std::function<void(SSL*)>& 
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Connect: one TLS connection to 127.0.0.1:`port`. `prepare` runs on the SSL
+// before SSL_connect (PrepareConnection, or an attack on it); `after` runs
+// once the handshake succeeded, before any byte is written.
+Seen Connect(SSL_CTX* ctx, std::uint16_t port, const std::function<void(SSL*)>& prepare,
+             SSL_SESSION* resume = nullptr, const std::function<void(SSL*)>& after = {}) {
+  Seen seen;
+  int fd = DialLoopback(port);
+  if (fd < 0) {
     ADD_FAILURE() << "cannot connect to 127.0.0.1:" << port;
     return seen;
   }
@@ -381,12 +390,8 @@ TEST_P(SeamsTest, FirstWriteOfAnUncheckedImplicitHandshakeIsNotSent) {
   auto ctx = ClientContext();
   ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
   SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(rogue->port());
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  int fd = DialLoopback(rogue->port());
+  ASSERT_GE(fd, 0);
   internal::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), fd);
   ASSERT_TRUE(enforcer->PrepareConnection(ssl.get(), kHost, 443).ok());
@@ -437,12 +442,8 @@ TEST_P(SeamsTest, SslDupGetsItsOwnConnectionState) {
   ASSERT_NE(copy.get(), original.get());
   // The copy keeps the host it was prepared for and decides on its own.
   auto dial = [](SSL* ssl, std::uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    int fd = DialLoopback(port);
+    EXPECT_GE(fd, 0);
     SSL_set_fd(ssl, fd);
     bool connected = SSL_connect(ssl) == 1;
     return std::make_pair(connected, fd);
