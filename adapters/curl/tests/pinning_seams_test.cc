@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "hello_server.h"
 #include "https_test_server.h"
 #include "pinion/curl/pinning.h"
 #include "pinion/policy_loader.h"
@@ -16,31 +17,14 @@
 namespace pinion::curl {
 namespace {
 
+using testing::HelloServer;
+
 using pinion::testing::Cert;
 using pinion::testing::Key;
 using pinion::testing::TempDir;
 using pinion::testing::TestPki;
 
-std::size_t Collect(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
 
-// HelloServer answers GET / with "hello" over HTTPS, keeping connections alive.
-class HelloServer {
- public:
-  HelloServer(const std::filesystem::path& chain, const std::filesystem::path& key) : server_(chain, key) {
-    server_.http().Get("/", [](const httplib::Request&, httplib::Response& response) {
-      response.set_content("hello", "text/plain");
-    });
-    server_.Start();
-  }
-  int port() const { return server_.port(); }
-  std::string Url(const std::string& host) const { return server_.Url(host); }
-
- private:
-  pinion::testing::HttpsTestServer server_;
-};
 
 class CurlSeamsTest : public ::testing::Test {
  protected:
@@ -62,7 +46,7 @@ class CurlSeamsTest : public ::testing::Test {
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(easy, CURLOPT_CAINFO, (dir_.path() / "roots.pem").c_str());
     curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Collect);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &testing::CollectBody);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
     return easy;
   }

@@ -10,32 +10,19 @@
 #include <map>
 
 #include "pinion/policy_loader.h"
+#include "hello_server.h"
 #include "https_test_server.h"
 #include "test_pki.h"
 
 namespace pinion::curl {
 namespace {
 
+using testing::HelloServer;
+
 using pinion::testing::TempDir;
 using pinion::testing::TestPki;
 
-// HelloServer answers GET / with "hello".
-class HelloServer {
- public:
-  HelloServer(const std::filesystem::path& chain, const std::filesystem::path& key) : server_(chain, key) {
-    server_.http().Get("/", [](const httplib::Request&, httplib::Response& response) { response.set_content("hello", "text/plain"); });
-    server_.Start();
-  }
-  std::string Url() const { return server_.Url("localhost"); }
 
- private:
-  pinion::testing::HttpsTestServer server_;
-};
-
-std::size_t Collect(char* data, std::size_t size, std::size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
 
 class CurlPinningTest : public ::testing::Test {
  protected:
@@ -57,7 +44,7 @@ class CurlPinningTest : public ::testing::Test {
     curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
     curl_easy_setopt(easy, CURLOPT_CAINFO, (dir_.path() / "roots.pem").c_str());
     curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Collect);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &testing::CollectBody);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, body);
     return easy;
   }
