@@ -1,6 +1,6 @@
 // Fuzzes the policy loader, TOML and JSON. Oracles: a loaded policy satisfies
 // its invariants, and writing it out (TOML and JSON) and loading that gives
-// the same policy back.
+// the same policy back (lint_disable included).
 #include <string_view>
 
 #include "fuzz_targets.h"
@@ -23,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(from_json.ok() && pinion::SamePolicy(**policy, **from_json));
     for (const auto& rule : (*policy)->rules()) {
       FUZZ_CHECK(!rule.pins.empty());
+      for (const auto& id : rule.lint_disable) FUZZ_CHECK(pinion::IsLintRuleId(id));
       FUZZ_CHECK((*policy)->FindRule(rule.host.base()) != nullptr || rule.host.kind() == pinion::HostPatternKind::kWildcard);
     }
   }

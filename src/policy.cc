@@ -52,6 +52,11 @@ bool IsValidReportUri(std::string_view uri) {
   });
 }
 
+bool IsLintRuleId(std::string_view text) {
+  return text.size() == 6 && text.starts_with("PIN") &&
+         std::all_of(text.begin() + 3, text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::optional<std::string> ReportUriHost(std::string_view uri) {
   if (!IsValidReportUri(uri)) return std::nullopt;
   std::string_view authority = uri.substr(uri.find("://") + 3);
@@ -135,6 +140,22 @@ Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainR
       if (!IsValidReportUri(uri)) {
         return Error(ErrorCode::kPolicySchema, "report_uri must be an absolute http(s) URI with a host")
             .WithField(field + ".report_uri[" + std::to_string(u) + "]");
+      }
+    }
+    if (rule.lint_disable.size() > kMaxLintDisablePerDomain) {
+      return Error(ErrorCode::kInputTooLarge,
+                   "more than " + std::to_string(kMaxLintDisablePerDomain) + " lint_disable entries")
+          .WithField(field + ".lint_disable");
+    }
+    for (std::size_t d = 0; d < rule.lint_disable.size(); ++d) {
+      std::string entry_field = field + ".lint_disable[" + std::to_string(d) + "]";
+      if (!IsLintRuleId(rule.lint_disable[d])) {
+        return Error(ErrorCode::kPolicySchema, "lint_disable takes lint rule IDs like \"PIN010\"")
+            .WithField(entry_field);
+      }
+      if (std::find(rule.lint_disable.begin(), rule.lint_disable.begin() + static_cast<std::ptrdiff_t>(d),
+                    rule.lint_disable[d]) != rule.lint_disable.begin() + static_cast<std::ptrdiff_t>(d)) {
+        return Error(ErrorCode::kPolicySchema, "duplicate lint rule ID " + rule.lint_disable[d]).WithField(entry_field);
       }
     }
     for (std::size_t a = 0; a < rule.pins.size(); ++a) {

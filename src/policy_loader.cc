@@ -1,5 +1,6 @@
 #include "pinion/policy_loader.h"
 
+#include <algorithm>
 #include <set>
 
 #include "internal/config_value.h"
@@ -53,6 +54,30 @@ Status ValidateReportUri(const ConfigValue& node, const std::string& field,
                       "printable ASCII without spaces or quotes");
   }
   return OkStatus();
+}
+
+// Only the form is checked here: the loader does not know the linter's
+// catalogue, so `pinion lint` reports a well-formed but unknown ID itself.
+Result<std::vector<std::string>> DecodeLintDisable(const ConfigValue& node, const std::string& field,
+                                                   const Context& context) {
+  if (node.array.size() > kMaxLintDisablePerDomain) {
+    return context.At(node, field, ErrorCode::kInputTooLarge,
+                      "more than " + std::to_string(kMaxLintDisablePerDomain) + " lint_disable entries");
+  }
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < node.array.size(); ++i) {
+    const ConfigValue& id = node.array[i];
+    std::string id_field = field + "[" + std::to_string(i) + "]";
+    if (id.kind != Kind::kString || !IsLintRuleId(id.string)) {
+      return context.At(id, id_field, ErrorCode::kPolicySchema,
+                        "lint_disable takes lint rule IDs like \"PIN010\" (docs/LINT.md)");
+    }
+    if (std::find(ids.begin(), ids.end(), id.string) != ids.end()) {
+      return context.At(id, id_field, ErrorCode::kPolicySchema, "duplicate lint rule ID " + id.string);
+    }
+    ids.push_back(id.string);
+  }
+  return ids;
 }
 
 Result<TrustAnchors> DecodeAnchors(const ConfigValue& node, const std::string& field,
@@ -120,9 +145,11 @@ Result<DomainRule> DecodeDomain(const ConfigValue& node, const std::string& fiel
                           reader.Get("report_uri", {Kind::kArray}, false));
   PINION_ASSIGN_OR_RETURN(const ConfigValue* anchors,
                           reader.Get("anchors", {Kind::kString}, false));
+  PINION_ASSIGN_OR_RETURN(const ConfigValue* lint_disable,
+                          reader.Get("lint_disable", {Kind::kArray}, false));
   PINION_ASSIGN_OR_RETURN(const ConfigValue* pins, reader.Get("pins", {Kind::kArray}, true));
   PINION_TRY(reader.CheckNoUnknownKeys(
-      "host, include_subdomains, mode, expires, on_expiry, report_uri, anchors, pins"));
+      "host, include_subdomains, mode, expires, on_expiry, report_uri, anchors, lint_disable, pins"));
 
   auto pattern = HostPattern::Parse(host->string, subdomains != nullptr && subdomains->boolean);
   if (!pattern) return context.Relocate(std::move(pattern).error(), *host, field + ".host");
@@ -170,6 +197,10 @@ Result<DomainRule> DecodeDomain(const ConfigValue& node, const std::string& fiel
   }
   if (anchors != nullptr) {
     PINION_ASSIGN_OR_RETURN(rule.anchors, DecodeAnchors(*anchors, field + ".anchors", context));
+  }
+  if (lint_disable != nullptr) {
+    PINION_ASSIGN_OR_RETURN(rule.lint_disable,
+                            DecodeLintDisable(*lint_disable, field + ".lint_disable", context));
   }
   if (pins->array.size() > kMaxPinsPerDomain) {
     return context.At(*pins, field + ".pins", ErrorCode::kInputTooLarge,

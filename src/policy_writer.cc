@@ -19,7 +19,7 @@ bool SameRule(const DomainRule& a, const DomainRule& b) {
   if (!(a.host == b.host) || a.mode != b.mode || a.expires != b.expires ||
       a.on_expiry != b.on_expiry || a.report_uris != b.report_uris ||
       a.anchors.use_system() != b.anchors.use_system() ||
-      a.anchors.certificates_der != b.anchors.certificates_der ||
+      a.anchors.certificates_der != b.anchors.certificates_der || a.lint_disable != b.lint_disable ||
       a.pins.size() != b.pins.size()) {
     return false;
   }
@@ -84,6 +84,13 @@ std::string PolicyToToml(const Policy& policy) {
       out += "]\n";
     }
     if (!rule.anchors.use_system()) out += "anchors = " + TomlString(AnchorsText(rule.anchors)) + "\n";
+    if (!rule.lint_disable.empty()) {
+      out += "lint_disable = [";
+      for (std::size_t i = 0; i < rule.lint_disable.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + TomlString(rule.lint_disable[i]);
+      }
+      out += "]\n";
+    }
     out += "pins = [\n";
     for (const PinEntry& entry : rule.pins) {
       out += "  { pin = " + TomlString(entry.pin.ToString());
@@ -112,6 +119,7 @@ std::string PolicyToJson(const Policy& policy) {
     }
     if (!rule.report_uris.empty()) domain["report_uri"] = rule.report_uris;
     if (!rule.anchors.use_system()) domain["anchors"] = AnchorsText(rule.anchors);
+    if (!rule.lint_disable.empty()) domain["lint_disable"] = rule.lint_disable;
     nlohmann::ordered_json pins = nlohmann::ordered_json::array();
     for (const PinEntry& entry : rule.pins) {
       nlohmann::ordered_json pin = {{"pin", entry.pin.ToString()}};

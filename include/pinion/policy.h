@@ -36,6 +36,7 @@ inline constexpr std::size_t kMaxPolicyDomains = 100000;
 inline constexpr std::size_t kMaxPinsPerDomain = 64;
 inline constexpr std::size_t kMaxReportUris = 8;
 inline constexpr std::size_t kMaxAnchorsPerDomain = 256;
+inline constexpr std::size_t kMaxLintDisablePerDomain = 32;
 
 enum class EnforcementMode : std::uint8_t { kEnforce, kReportOnly };
 // ExpiryAction says what happens once `expires` has passed.
@@ -50,6 +51,9 @@ std::string_view ExpiryActionName(ExpiryAction action);      // "allow" | "enfor
 // IsCleanText: valid UTF-8 without control characters (TAB allowed) — what labels must be,
 // so every policy can be written back as TOML and JSON.
 bool IsCleanText(std::string_view text);
+// IsLintRuleId: "PIN" and three digits, the form of `pinion lint` rule IDs
+// (which IDs exist is the linter's catalogue, docs/LINT.md).
+bool IsLintRuleId(std::string_view text);
 // IsValidReportUri: an absolute http(s) URI with a host, at most 2048 printable
 // ASCII characters, none of space " < > \ ^ ` { | }.
 bool IsValidReportUri(std::string_view uri);
@@ -88,6 +92,10 @@ struct DomainRule {
   std::vector<std::string> report_uris;
   TrustAnchors anchors;
   std::vector<PinEntry> pins;
+  // lint_disable: `pinion lint` rules ("PIN010") not applied to this rule.
+  // Enforcement ignores it; Create checks only the form (IsLintRuleId), no
+  // duplicates and at most kMaxLintDisablePerDomain entries.
+  std::vector<std::string> lint_disable;
   // Where the rule was read from (1-based line, column), 0 when built in code;
   // for diagnostics only, never compared.
   std::uint32_t source_line = 0;
@@ -119,7 +127,8 @@ class Policy {
  public:
   // Create validates and indexes rules: no duplicate host pattern, 1 to
   // kMaxPinsPerDomain pins per rule, no duplicate pin within a rule, labels
-  // that are clean text (IsCleanText), valid report URIs (IsValidReportUri).
+  // that are clean text (IsCleanText), valid report URIs (IsValidReportUri),
+  // lint_disable entries that are rule IDs (IsLintRuleId), each once.
   // Errors carry the field ("domain[3].host") of the offending rule.
   // `enforcement_override` is the kill switch of a verified manifest.
   static Result<PolicySnapshot> Create(std::uint64_t version, std::vector<DomainRule> rules,

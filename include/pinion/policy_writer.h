@@ -18,7 +18,7 @@ std::string PolicyToToml(const Policy& policy);
 std::string PolicyToJson(const Policy& policy);
 
 // SamePolicy compares two policies field by field (version, rules in order,
-// pins with labels, anchors by certificate bytes).
+// pins with labels, anchors by certificate bytes, lint_disable).
 bool SamePolicy(const Policy& a, const Policy& b);
 
 }  // namespace pinion
