@@ -17,7 +17,8 @@ constexpr LintRule kRules[] = {
      "Pin a backup key kept offline (`pinion pin backup.key`) so a lost or compromised key "
      "can be replaced without locking users out."},
     {"PIN002", "no-pin-outside-served-chain", Severity::kError,
-     "Every pin of a domain is in the chain it serves now: there is no real backup.",
+     "Every pin of a domain is in the chain it validates to now (served certificates and the trust "
+     "anchor): there is no real backup.",
      "Add a pin for a key that is not in the current chain (an offline backup key, or the "
      "next key), as RFC 7469 requires of a backup pin."},
     {"PIN003", "no-expiry", Severity::kWarning, "A domain has no `expires`.",
@@ -41,9 +42,11 @@ constexpr LintRule kRules[] = {
      "A report-only domain has no `report_uri`: mismatches are allowed and nobody hears of them.",
      "Add report_uri, or switch to mode = \"enforce\"."},
     {"PIN010", "overlapping-rules", Severity::kWarning,
-     "Two rules cover the same hosts with different settings; only the most specific applies.",
-     "Pins are not merged across rules: make the overlap explicit, or give both rules the same "
-     "pins (docs/POLICY.md, Precedence)."},
+     "A rule covers hosts of a broader rule but drops what that rule allows (one of its pins, its "
+     "report-only mode, its fail-open expiry, its anchors); only the most specific rule applies.",
+     "Pins and settings are not merged across rules: repeat the broader rule's pins in the specific "
+     "rule, or, when the difference is deliberate, say so with lint_disable = [\"PIN010\"] "
+     "(docs/POLICY.md, Precedence)."},
     {"PIN011", "anchors-unusable", Severity::kError, "An `anchors` bundle is missing, empty or unreadable.",
      "Point `anchors` at a PEM bundle of the root certificates to trust for this host."},
     {"PIN012", "pin-matches-no-key", Severity::kWarning,
@@ -55,10 +58,14 @@ constexpr LintRule kRules[] = {
 };
 
 const LintRule& Rule(std::string_view id) {
-  for (const LintRule& rule : kRules) {
-    if (rule.id == id) return rule;
-  }
-  return kRules[0];
+  const LintRule* rule = FindLintRule(id);
+  return rule != nullptr ? *rule : kRules[0];
+}
+
+// The certificates of `chain` whose pins are live: the validated chain when
+// there is one, else what was served.
+const std::vector<std::vector<std::uint8_t>>& LiveCertificates(const CurrentChain& chain) {
+  return chain.validated_der.empty() ? chain.certificates_der : chain.validated_der;
 }
 
 // What the linter knows about a key or certificate, from --keys or a chain.
@@ -108,14 +115,19 @@ class Linter {
   Linter(const Policy& policy, const LintOptions& options) : policy_(policy), options_(options) {
     for (const PinSource& source : options.keys) given_keys_.Add(source);
     for (const CurrentChain& chain : options.current_chains) {
-      for (const auto& der : chain.certificates_der) {
-        if (auto sources = ReadPinSources(der, chain.host)) chain_keys_.Add(sources->front());
+      for (const auto* list : {&chain.certificates_der, &chain.validated_der}) {
+        for (const auto& der : *list) {
+          if (auto sources = ReadPinSources(der, chain.host)) chain_keys_.Add(sources->front());
+        }
       }
     }
   }
 
   std::vector<Finding> Run() {
-    for (std::size_t i = 0; i < policy_.rules().size(); ++i) CheckDomain(i);
+    for (std::size_t i = 0; i < policy_.rules().size(); ++i) {
+      CheckLintDisable(i);
+      CheckDomain(i);
+    }
     CheckOverlaps();
     std::stable_sort(findings_.begin(), findings_.end(), [](const Finding& a, const Finding& b) {
       return a.rule->id < b.rule->id;
@@ -124,12 +136,44 @@ class Linter {
   }
 
  private:
-  void Add(std::string_view id, std::size_t index, std::string_view field, std::string message) {
+  // Add records a finding on domain `index`; `other` is the second rule of a
+  // finding about two rules (PIN010), whose lint_disable counts too.
+  void Add(std::string_view id, std::size_t index, std::string_view field, std::string message,
+           std::optional<std::size_t> other = std::nullopt) {
     const DomainRule& rule = policy_.rules()[index];
     const LintRule& lint_rule = Rule(id);
-    findings_.push_back(Finding{&lint_rule, lint_rule.severity, rule.host.ToString(),
-                                Field(index, field), std::move(message), rule.source_line,
-                                rule.source_column});
+    Finding finding{&lint_rule, lint_rule.severity, rule.host.ToString(), Field(index, field), std::move(message),
+                    rule.source_line, rule.source_column, ""};
+    if (id != "PIN000") {
+      if (std::find(options_.disabled_rules.begin(), options_.disabled_rules.end(), id) !=
+          options_.disabled_rules.end()) {
+        finding.suppressed_by = "--disable";
+      } else if (Disables(index, id)) {
+        finding.suppressed_by = Field(index, "lint_disable");
+      } else if (other && Disables(*other, id)) {
+        finding.suppressed_by = Field(*other, "lint_disable");
+      }
+    }
+    findings_.push_back(std::move(finding));
+  }
+
+  bool Disables(std::size_t index, std::string_view id) const {
+    const auto& ids = policy_.rules()[index].lint_disable;
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  }
+
+  // The policy loader checks only the form of lint_disable entries; whether
+  // they name a rule is the catalogue's business, so it is checked here.
+  void CheckLintDisable(std::size_t index) {
+    const auto& ids = policy_.rules()[index].lint_disable;
+    for (std::size_t d = 0; d < ids.size(); ++d) {
+      std::string field = "lint_disable[" + std::to_string(d) + "]";
+      if (ids[d] == "PIN000") {
+        Add("PIN000", index, field, "PIN000 cannot be disabled: a policy that does not load pins nothing");
+      } else if (FindLintRule(ids[d]) == nullptr) {
+        Add("PIN000", index, field, "'" + ids[d] + "' is not a lint rule (docs/LINT.md lists them)");
+      }
+    }
   }
 
   const KnownKey* Known(const Pin& pin) const {
@@ -191,28 +235,39 @@ class Linter {
     }
   }
 
-  // PIN002: with the chain served now, some pin must lie outside it.
+  // PIN002: some pin must lie outside the chain in use now. "In use" is the
+  // chain validation builds, as for the pin check itself (docs/POLICY.md,
+  // Outcomes): it holds the trust anchor even when the server does not send
+  // it, and not an extra certificate the server sends that no path uses.
   void CheckServedChain(std::size_t index) {
     const DomainRule& rule = policy_.rules()[index];
     for (const CurrentChain& chain : options_.current_chains) {
       auto host = NormalizeHostName(chain.host);
-      if (!host || !rule.host.Matches(*host)) continue;
-      KeyIndex served;
-      for (const auto& der : chain.certificates_der) {
-        if (auto sources = ReadPinSources(der, chain.host)) served.Add(sources->front());
+      // Only the rule that decides for the host: a broader rule's pins are not used there.
+      if (!host || policy_.FindRule(*host) != &rule) continue;
+      KeyIndex live;
+      for (const auto& der : LiveCertificates(chain)) {
+        if (auto sources = ReadPinSources(der, chain.host)) live.Add(sources->front());
       }
       bool outside = std::any_of(rule.pins.begin(), rule.pins.end(),
-                                 [&](const PinEntry& entry) { return served.Find(entry.pin) == nullptr; });
-      if (!outside) {
-        Add("PIN002", index, "pins",
-            "every pin of '" + rule.host.ToString() + "' is in the chain " + chain.host +
-                " serves now; if that key is lost or compromised no pin remains");
-      }
+                                 [&](const PinEntry& entry) { return live.Find(entry.pin) == nullptr; });
+      if (outside) continue;
+      std::string which = chain.validated_der.empty()
+                              ? "the chain " + chain.host + " serves now (not validated" +
+                                    (chain.validation_error.empty() ? "" : ": " + chain.validation_error) + ")"
+                              : "the chain " + chain.host + " validates to now";
+      Add("PIN002", index, "pins",
+          "every pin of '" + rule.host.ToString() + "' is in " + which +
+              "; if one of those keys is lost or compromised no backup pin remains");
     }
   }
 
-  // PIN010: a rule whose hosts are also covered by a more general rule with
-  // different settings. Walks each rule's parents instead of comparing all pairs.
+  // PIN010: a rule whose hosts a broader rule also covers, where the specific
+  // rule drops something the broader one allows. Only the most specific rule
+  // applies, so a reader who expects rules to combine (as OkHttp's do) would
+  // be surprised exactly there; a specific rule that keeps every pin and is
+  // no stricter (the usual exact + wildcard layout, or an exception that adds
+  // its own key) is fine. Walks each rule's parents instead of comparing all pairs.
   void CheckOverlaps() {
     std::map<std::string, std::size_t> wildcards, subtrees;
     for (std::size_t i = 0; i < policy_.rules().size(); ++i) {
@@ -245,24 +300,51 @@ class Linter {
       }
       for (std::size_t other : covering) {
         const DomainRule& general = policy_.rules()[other];
-        if (SameSettings(rule, general)) continue;
+        std::string dropped = Dropped(rule, general);
+        if (dropped.empty()) continue;
         Add("PIN010", i, "host",
             "'" + rule.host.ToString() + "' is also covered by '" + general.host.ToString() + "' (" +
-                Field(other) + ") with different settings; for its hosts only '" +
-                rule.host.ToString() + "' applies");
+                Field(other) + ") but drops " + dropped + ": for its hosts only '" + rule.host.ToString() +
+                "' applies",
+            other);
       }
     }
   }
 
-  static bool SameSettings(const DomainRule& a, const DomainRule& b) {
-    if (a.mode != b.mode || a.expires != b.expires || a.on_expiry != b.on_expiry ||
-        a.anchors.path != b.anchors.path || a.pins.size() != b.pins.size()) {
-      return false;
+  // Dropped says what `general` allows that `specific` does not, for the
+  // hosts both cover (empty when nothing): a pin, report-only mode, failing
+  // open at expiry, or its trust anchors.
+  static std::string Dropped(const DomainRule& specific, const DomainRule& general) {
+    std::vector<std::string> dropped;
+    for (const PinEntry& entry : general.pins) {
+      bool kept = std::any_of(specific.pins.begin(), specific.pins.end(),
+                              [&](const PinEntry& e) { return e.pin == entry.pin; });
+      if (!kept) {
+        dropped.push_back("its pin " + entry.pin.ToString() + (entry.label.empty() ? "" : " (" + entry.label + ")"));
+      }
     }
-    for (const PinEntry& entry : a.pins) {
-      if (std::none_of(b.pins.begin(), b.pins.end(), [&](const PinEntry& e) { return e.pin == entry.pin; })) return false;
+    if (general.mode == EnforcementMode::kReportOnly && specific.mode == EnforcementMode::kEnforce) {
+      dropped.push_back("its report-only mode (this rule enforces)");
     }
-    return true;
+    bool general_fails_open = general.expires && general.on_expiry == ExpiryAction::kAllow;
+    bool specific_fails_open = specific.expires && specific.on_expiry == ExpiryAction::kAllow;
+    if (general_fails_open && !specific_fails_open) {
+      dropped.push_back("its fail-open expiry (this rule " +
+                        std::string(specific.expires ? "keeps enforcing after it expires" : "never expires") + ")");
+    }
+    if (general.anchors.certificates_der != specific.anchors.certificates_der ||
+        general.anchors.use_system() != specific.anchors.use_system()) {
+      dropped.push_back("its trust anchors (" + AnchorsName(general.anchors) + ", here " + AnchorsName(specific.anchors) + ")");
+    }
+    std::string text;
+    for (std::size_t d = 0; d < dropped.size(); ++d) {
+      text += (d == 0 ? "" : d + 1 == dropped.size() ? " and " : ", ") + dropped[d];
+    }
+    return text;
+  }
+
+  static std::string AnchorsName(const TrustAnchors& anchors) {
+    return anchors.use_system() ? "the system store" : anchors.path;
   }
 
   const Policy& policy_;
@@ -285,13 +367,20 @@ std::string_view SeverityName(Severity severity) {
 
 std::span<const LintRule> LintRules() { return kRules; }
 
+const LintRule* FindLintRule(std::string_view id) {
+  for (const LintRule& rule : kRules) {
+    if (rule.id == id) return &rule;
+  }
+  return nullptr;
+}
+
 std::vector<Finding> LintPolicy(const Policy& policy, const LintOptions& options) {
   return Linter(policy, options).Run();
 }
 
 Finding FindingForLoadError(const Error& error) {
   const LintRule& rule = Rule(error.code() == ErrorCode::kPolicyAnchors ? "PIN011" : "PIN000");
-  return Finding{&rule, rule.severity, "", error.field(), error.ToString(), error.line(), error.column()};
+  return Finding{&rule, rule.severity, "", error.field(), error.ToString(), error.line(), error.column(), ""};
 }
 
 }  // namespace pinion::tooling

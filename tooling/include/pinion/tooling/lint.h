@@ -36,6 +36,8 @@ struct LintRule {
 };
 // LintRules lists the whole catalogue, in ID order.
 std::span<const LintRule> LintRules();
+// FindLintRule returns the catalogue entry with this ID ("PIN010"), or null.
+const LintRule* FindLintRule(std::string_view id);
 
 struct Finding {
   const LintRule* rule = nullptr;
@@ -44,12 +46,23 @@ struct Finding {
   std::string field;    // "domain[2].expires"
   std::string message;  // what exactly is wrong here
   std::uint32_t line = 0, column = 0;
+  // Why this finding does not count, when a rule was disabled for it: "--disable"
+  // (LintOptions::disabled_rules) or "domain[2].lint_disable"; empty when it counts.
+  std::string suppressed_by;
 };
 
-// A chain a host serves now (leaf first), from `--chain FILE` or `--live`.
+// A chain a host serves now, from `--chain FILE` or `--live`.
 struct CurrentChain {
   std::string host;
+  // As the server sends it, leaf first.
   std::vector<std::vector<std::uint8_t>> certificates_der;
+  // The chain validation built from it for `host` (leaf first, up to the trust
+  // anchor, which the server need not send), as an adapter reports it
+  // (openssl::Enforcer::CheckChain). Pins are matched against this chain, so
+  // PIN002 judges it; when empty (not validated) PIN002 falls back to the
+  // served chain and says why, from `validation_error`.
+  std::vector<std::vector<std::uint8_t>> validated_der;
+  std::string validation_error;
 };
 
 struct LintOptions {
@@ -60,9 +73,16 @@ struct LintOptions {
   std::vector<PinSource> keys;
   // Chains currently served (PIN002, PIN006, PIN008).
   std::vector<CurrentChain> current_chains;
+  // Rule IDs not applied in this run; their findings come back with
+  // suppressed_by = "--disable". IDs not in the catalogue are ignored here
+  // (check them with FindLintRule); PIN000 cannot be disabled.
+  std::vector<std::string> disabled_rules;
 };
 
-// LintPolicy checks a loaded policy. Findings come in rule order, then domain order.
+// LintPolicy checks a loaded policy. Findings come in rule order, then domain
+// order. A domain's `lint_disable` suppresses that rule's findings for the
+// domain (for PIN010, on either of the two rules); an ID there that names no
+// rule of the catalogue, or PIN000, is itself a PIN000 error naming the field.
 std::vector<Finding> LintPolicy(const Policy& policy, const LintOptions& options);
 
 // FindingForLoadError turns the error of a policy that did not load into a

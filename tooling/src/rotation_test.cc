@@ -1,0 +1,3 @@
+#include "pinion/tooling/rotation.h"
+
+#include <gtest/gtest.h>
