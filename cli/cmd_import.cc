@@ -20,6 +20,7 @@ struct ImportCliOptions {
   std::string output;
   std::string output_format = "toml";
   std::uint64_t version = 1;
+  bool allow_lossy = false;
   bool json = false;
 };
 
@@ -28,46 +29,97 @@ Result<std::string> ReadText(const std::string& path) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+nlohmann::json ChangesJson(const std::vector<tooling::ImportChange>& changes) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const tooling::ImportChange& change : changes) {
+    list.push_back({{"kind", tooling::ImportChangeKindName(change.kind)},
+                    {"domain", change.domain.empty() ? nlohmann::json() : nlohmann::json(change.domain)},
+                    {"line", change.line == 0 ? nlohmann::json() : nlohmann::json(change.line)},
+                    {"reason", change.reason}});
+  }
+  return list;
+}
+
+void PrintChanges(const std::vector<tooling::ImportChange>& changes) {
+  for (const tooling::ImportChange& change : changes) {
+    Tone tone = change.kind == tooling::ImportChangeKind::kLossy ? Tone::kWarn : Tone::kDim;
+    std::string text = change.ToString();
+    std::size_t colon = text.find(": ");
+    std::cerr << Style(text.substr(0, colon + 2), tone) << text.substr(colon + 2) << "\n";
+  }
+}
+
+// FailImport reports an error as the shared Fail() (cli/output.h) does: on
+// stderr, and with --json as {"error": {...}} on stdout.
+int FailImport(const Error& error, std::string_view hint, bool json, int exit_code = kExitUsage) {
+  PrintError(error, json ? std::string_view() : hint);
+  if (json) {
+    nlohmann::json body = ErrorJson(error);
+    body["hint"] = hint.empty() ? nlohmann::json() : nlohmann::json(hint);
+    body["exit_code"] = exit_code;
+    std::cout << nlohmann::json{{"error", body}}.dump(2) << "\n";
+  }
+  return exit_code;
+}
+
+// Refuse reports a lossy import the user did not accept: as Fail() does, plus
+// the list of changes (the same shape as `pinion export`'s refusal).
+int Refuse(const ImportCliOptions& options, const std::vector<tooling::ImportChange>& changes) {
+  std::size_t lossy = 0;
+  for (const tooling::ImportChange& change : changes) lossy += change.kind == tooling::ImportChangeKind::kLossy;
+  Error error = Error(ErrorCode::kInvalidArgument,
+                      "the imported policy does not mean what the " + options.format + " input means (" +
+                          std::to_string(lossy) + (lossy == 1 ? " change" : " changes") + " listed above); nothing was written")
+                    .WithSource(options.input);
+  std::string hint = "Review the changes; pass --allow-lossy to accept them and write the policy anyway.";
+  PrintError(error, options.json ? std::string_view() : hint);
+  if (options.json) {
+    nlohmann::json body = ErrorJson(error);
+    body["hint"] = hint;
+    body["exit_code"] = kExitUsage;
+    std::cout << nlohmann::json{{"error", body}, {"format", options.format}, {"changes", ChangesJson(changes)}}.dump(2)
+              << "\n";
+  }
+  return kExitUsage;
+}
+
 int Run(const ImportCliOptions& options) {
   auto format = tooling::ParseImportFormat(options.format);
-  if (!format) {
-    PrintError(format.error(), "See `pinion import --help` for the formats.");
-    return kExitUsage;
-  }
+  if (!format) return FailImport(format.error(), "See `pinion import --help` for the formats.", options.json);
   auto text = ReadText(options.input);
-  if (!text) {
-    PrintError(text.error());
-    return kExitUsage;
-  }
+  if (!text) return FailImport(text.error(), "Nothing was written.", options.json);
   tooling::ImportOptions import{.source_name = options.input, .version = options.version, .host = options.host};
   if (*format == tooling::ImportFormat::kChromium) {
     if (options.pins_file.empty()) {
-      PrintError(Error(ErrorCode::kInvalidArgument, "Chromium's JSON names its keys; give the name-to-key file with --pins"));
-      return kExitUsage;
+      return FailImport(Error(ErrorCode::kInvalidArgument,
+                        "Chromium's JSON names its keys; give Chromium's pins file "
+                        "(transport_security_state_static.pins) with --pins")
+                      .WithField("--pins"),
+                  "Nothing was written.", options.json);
     }
     auto pins = ReadText(options.pins_file);
-    if (!pins) {
-      PrintError(pins.error());
-      return kExitUsage;
-    }
+    if (!pins) return FailImport(pins.error(), "Nothing was written.", options.json);
     import.chromium_pins = std::move(*pins);
   }
   auto result = tooling::ImportPolicy(*text, *format, import);
-  if (!result) {
-    PrintError(result.error(), "Nothing was written.");
-    return kExitUsage;
-  }
-  for (const std::string& warning : result->warnings) std::cerr << Style("warning: ", Tone::kWarn) << warning << "\n";
+  if (!result) return FailImport(result.error(), "Nothing was written.", options.json);
+  PrintChanges(result->changes);
+  if (result->lossy() && !options.allow_lossy) return Refuse(options, result->changes);
   std::string policy = options.output_format == "json" ? PolicyToJson(*result->policy) : PolicyToToml(*result->policy);
   if (!options.output.empty()) {
     if (auto written = WriteFileAtomically(options.output, policy); !written) {
-      PrintError(written.error(), "The previous file, if any, is unchanged.");
-      return kExitUsage;
+      return FailImport(written.error(), "The previous file, if any, is unchanged.", options.json);
     }
   }
   if (options.json) {
-    std::cout << nlohmann::json{{"format", options.format}, {"rules", result->policy->rules().size()},
-                                {"warnings", result->warnings}, {"policy", policy}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"format", options.format},
+                                {"output", options.output.empty() ? nlohmann::json() : nlohmann::json(options.output)},
+                                {"rules", result->policy->rules().size()},
+                                {"lossy", result->lossy()},
+                                {"changes", ChangesJson(result->changes)},
+                                {"policy", policy}}
+                     .dump(2)
+              << "\n";
   } else if (options.output.empty()) {
     std::cout << policy;
   }
@@ -81,17 +133,22 @@ CommandRunner AttachImport(CLI::App& app) {
   std::string formats;
   for (std::string_view name : tooling::ImportFormatNames()) formats += (formats.empty() ? "" : ", ") + std::string(name);
   app.footer(
-      "Read an existing pinning configuration into a pinion policy, losing nothing the policy can "
-      "express; what it cannot is reported on stderr. Review the result with `pinion lint`. "
-      "docs/IMPORT.md describes every mapping.");
+      "Read an existing pinning configuration into a pinion policy that accepts exactly the chains the "
+      "source accepted. Every difference is printed on stderr as 'lossy: line N: HOST: reason', and the "
+      "import is refused (exit 2, nothing written) unless --allow-lossy is given; 'note:' lines explain "
+      "how the meaning was kept. Review the result with `pinion lint`. docs/IMPORT.md describes every mapping.");
   app.add_option("--from", options->format, "Format: " + formats)->required();
-  app.add_option("input", options->input, "The file to import")->required();
+  app.add_option("input", options->input, "The file to import (trustkit: XML or binary plist)")->required();
   app.add_option("--host", options->host, "hpkp: the host that sent the header");
-  app.add_option("--pins", options->pins_file, "chromium: the file mapping key names to keys");
+  app.add_option("--pins", options->pins_file, "chromium: Chromium's pins file (transport_security_state_static.pins)");
   app.add_option("--policy-version", options->version, "The new policy's version (default 1)")->check(CLI::PositiveNumber);
   app.add_option("-o,--output", options->output, "Write the policy to FILE atomically instead of standard output");
   app.add_option("--format", options->output_format, "toml (default) or json")->check(CLI::IsMember({"toml", "json"}));
-  app.add_flag("--json", options->json, "Print JSON: {format, rules, warnings, policy}");
+  app.add_flag("--allow-lossy", options->allow_lossy,
+               "Write the policy even when it does not mean what the input means (the changes are still printed)");
+  app.add_flag("--json", options->json,
+               "Print JSON: {format, output, rules, lossy, changes: [{kind, domain, line, reason}], policy}; a refusal "
+               "is {error, format, changes}");
   return [options] { return Run(*options); };
 }
 

@@ -1,6 +1,8 @@
 // Fuzzes every importer (the first byte picks the format; for Chromium the
-// input is split at the first NUL into the JSON and the pins file). Oracle:
-// an imported policy satisfies its invariants and survives a write/read round trip.
+// input is split at the first NUL into the JSON and Chromium's pins file;
+// TrustKit input starting with "bplist00" goes through libplist's binary
+// reader). Oracle: an imported policy satisfies its invariants and survives a
+// write/read round trip, and every change says what it is.
 #include <string_view>
 
 #include "fuzz_targets.h"
@@ -25,6 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   auto imported = pinion::tooling::ImportPolicy(text, format, options);
   if (!imported) return 0;
+  for (const pinion::tooling::ImportChange& change : imported->changes) {
+    FUZZ_CHECK(!change.reason.empty() && !change.ToString().empty());
+  }
   const pinion::Policy& policy = *imported->policy;
   FUZZ_CHECK(policy.CheckInvariants());
   auto again = pinion::ParsePolicyToml(pinion::PolicyToToml(policy), "again.toml");

@@ -11,6 +11,7 @@ packages=(
   libssl-dev openssl ca-certificates
   libidn2-dev libpsl-dev publicsuffix
   libtomlplusplus-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libpugixml-dev
+  libplist-dev                             # binary plists in `pinion import --from trustkit`
   libcurl4-openssl-dev                     # libcurl adapter, manifest updater
   libcpp-httplib-dev                       # the collector's HTTP(S) server, test servers
   libsqlite3-dev libpqxx-dev libzstd-dev            # collector stores

@@ -1,30 +1,17 @@
+// pinion import: the format table, the rule builder shared by every importer,
+// and the two small formats (android-nsc, hpkp). The others are in
+// import_trustkit.cc, import_okhttp.cc and import_chromium.cc.
 #include "pinion/tooling/import.h"
 
-#include <nlohmann/json.hpp>
-#include <pugixml.hpp>
-
+#include <algorithm>
 #include <map>
-#include <regex>
-#include <set>
 
+#include "import_internal.h"
 #include "pinion/pin_formats.h"
-#include "pinion/pin_source.h"
 
 namespace pinion::tooling {
-namespace {
+namespace import_internal {
 
-struct FormatName {
-  std::string_view name;
-  ImportFormat format;
-};
-constexpr FormatName kFormats[] = {{"android-nsc", ImportFormat::kAndroidNsc},
-                                   {"hpkp", ImportFormat::kHpkp},
-                                   {"trustkit", ImportFormat::kTrustKit},
-                                   {"okhttp", ImportFormat::kOkHttp},
-                                   {"chromium", ImportFormat::kChromium}};
-
-// Labels must be clean text (IsCleanText): keep printable ASCII and valid
-// UTF-8 characters, replace anything else with '?'.
 std::string CleanLabel(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size() && out.size() < 256;) {
@@ -32,76 +19,164 @@ std::string CleanLabel(std::string_view text) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0xC2 && c <= 0xF4) length = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
     std::string_view piece = text.substr(i, length);
-    out += IsCleanText(piece) && piece.size() == length ? std::string(piece) : std::string("?");
-    i += IsCleanText(piece) && piece.size() == length ? length : 1;
+    bool clean = IsCleanText(piece) && piece.size() == length;
+    out += clean ? std::string(piece) : std::string("?");
+    i += clean ? length : 1;
   }
   return out;
 }
 
-// A rule being read, before its host is known to be valid.
-struct Draft {
-  EnforcementMode mode = EnforcementMode::kEnforce;
-  std::optional<TimePoint> expires;
-  std::vector<std::string> report_uris;
-  std::vector<PinEntry> pins;
-};
+std::string Trim(std::string_view text) {
+  auto space = [](unsigned char c) { return std::isspace(c) != 0; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return std::string(text);
+}
 
-// Collects rules, skipping (with a warning) what the policy cannot hold.
-class Builder {
- public:
-  Builder(const ImportOptions& options, std::vector<std::string>& warnings) : options_(options), warnings_(warnings) {}
-
-  Error Fail(ErrorCode code, std::string message) const {
-    return Error(code, std::move(message)).WithSource(options_.source_name);
+LineIndex::LineIndex(std::string_view text) {
+  line_starts_.push_back(0);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') line_starts_.push_back(i + 1);
   }
-  void Warn(std::string message) { warnings_.push_back(std::move(message)); }
+}
 
-  // Add parses the host and keeps the rule unless it cannot be expressed.
-  void Add(const std::string& host_text, bool include_subdomains, Draft draft) {
-    auto host = HostPattern::Parse(host_text, include_subdomains);
+std::uint32_t LineIndex::LineOf(std::size_t offset) const {
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+  return static_cast<std::uint32_t>(it - line_starts_.begin());
+}
+
+namespace {
+
+// OnOwnLine: only blanks precede the comment on its line, so it does not trail
+// another element.
+bool OnOwnLine(pugi::xml_node comment, std::string_view text) {
+  auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(comment.offset_debug(), 0));
+  std::size_t start = text.rfind("<!--", std::min(offset, text.size()));
+  if (start == std::string_view::npos) return false;
+  for (std::size_t i = start; i > 0; --i) {
+    char c = text[i - 1];
+    if (c == '\n' || c == '\r') return true;
+    if (c != ' ' && c != '\t') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string XmlLabel(pugi::xml_node element, std::string_view text) {
+  pugi::xml_node next = element.next_sibling();
+  if (next.type() == pugi::node_comment && !OnOwnLine(next, text)) return CleanLabel(Trim(next.value()));
+  pugi::xml_node previous = element.previous_sibling();
+  if (previous.type() == pugi::node_comment && OnOwnLine(previous, text)) return CleanLabel(Trim(previous.value()));
+  return {};
+}
+
+std::uint32_t XmlLine(pugi::xml_node node, const LineIndex& index) {
+  std::ptrdiff_t offset = node.offset_debug();
+  return offset < 0 ? 0 : index.LineOf(static_cast<std::size_t>(offset));
+}
+
+void Builder::Lossy(std::string domain, std::uint32_t line, std::string reason) {
+  changes_.push_back({ImportChangeKind::kLossy, CleanLabel(domain), line, std::move(reason)});
+}
+
+void Builder::Note(std::string domain, std::uint32_t line, std::string reason) {
+  changes_.push_back({ImportChangeKind::kNote, CleanLabel(domain), line, std::move(reason)});
+}
+
+void Builder::Add(const std::string& host_text, bool include_subdomains, Draft draft, std::uint32_t line) {
+  auto host = HostPattern::Parse(host_text, include_subdomains);
+  if (!host) {
+    Lossy(host_text, line, "left out, so the host is not pinned: " + host.error().message());
+    return;
+  }
+  std::string key = host->ToString();
+  if (draft.pins.empty()) {
+    Lossy(key, line, "left out, so the host is not pinned: no pin pinion can express");
+    return;
+  }
+  if (!seen_.insert(key).second) {
+    Lossy(key, line, "a second rule for the same pattern is left out (pinion keeps one rule per pattern)");
+    return;
+  }
+  DomainRule rule{.host = std::move(*host), .mode = draft.mode, .expires = draft.expires};
+  for (std::string& uri : draft.report_uris) {
+    if (IsValidReportUri(uri)) {
+      rule.report_uris.push_back(std::move(uri));
+    } else {
+      Lossy(key, line, "report URI '" + CleanLabel(uri) + "' is not an http(s) URI; no reports go there");
+    }
+  }
+  if (rule.report_uris.size() > kMaxReportUris) {
+    Lossy(key, line, "only the first " + std::to_string(kMaxReportUris) + " report URIs are kept");
+    rule.report_uris.resize(kMaxReportUris);
+  }
+  // One entry per pin: inputs sometimes list a key twice, which changes nothing.
+  for (PinEntry& entry : draft.pins) {
+    bool duplicate = std::any_of(rule.pins.begin(), rule.pins.end(), [&](const PinEntry& kept) { return kept.pin == entry.pin; });
+    if (!duplicate) rule.pins.push_back(std::move(entry));
+  }
+  rule.source_line = line;
+  rules_.push_back(std::move(rule));
+}
+
+void Builder::Unpinned(const std::string& host_text, bool include_subdomains, std::uint32_t line, std::string why) {
+  exclusions_.push_back({host_text, include_subdomains, line, std::move(why)});
+}
+
+const DomainRule* MostSpecificRule(const std::vector<DomainRule>& rules, std::string_view normalized_host) {
+  const DomainRule* best = nullptr;
+  auto rank = [](const DomainRule& rule) {
+    switch (rule.host.kind()) {
+      case HostPatternKind::kExact: return std::size_t{3} << 20;
+      case HostPatternKind::kWildcard: return std::size_t{2} << 20;
+      case HostPatternKind::kSubtree: return (std::size_t{1} << 20) + rule.host.base().size();
+    }
+    return std::size_t{0};
+  };
+  for (const DomainRule& rule : rules) {
+    if (rule.host.Matches(normalized_host) && (best == nullptr || rank(rule) > rank(*best))) best = &rule;
+  }
+  return best;
+}
+
+void Builder::ResolveExclusions() {
+  for (const Exclusion& exclusion : exclusions_) {
+    auto host = HostPattern::Parse(exclusion.host_text, exclusion.include_subdomains);
     if (!host) {
-      Warn(host_text + ": left out: " + host.error().message());
-      return;
+      // Not a name pinion can hold: no rule can cover it either unless its
+      // parent is pinned, which the match below cannot see. Say so.
+      Lossy(exclusion.host_text, exclusion.line, "cannot be read as a host (" + host.error().message() + "); " + exclusion.why);
+      continue;
     }
-    if (draft.pins.empty()) {
-      Warn(host_text + ": left out: no pin pinion can express");
-      return;
+    const DomainRule* covering = MostSpecificRule(rules_, host->base());
+    if (covering == nullptr) {
+      Note(host->ToString(), exclusion.line, exclusion.why + "; no imported rule covers it, so it stays unpinned");
+      continue;
     }
-    std::string key = host->ToString();
-    if (!seen_.insert(key).second) {
-      Warn(key + ": a second rule for the same host is left out (pinion keeps one rule per pattern)");
-      return;
+    if (covering->host == *host) {
+      Lossy(host->ToString(), exclusion.line, exclusion.why + ", but the input also pins the same pattern; the pinned rule is kept");
+      continue;
     }
-    DomainRule rule{.host = std::move(*host), .mode = draft.mode, .expires = draft.expires};
-    for (std::string& uri : draft.report_uris) {
-      if (IsValidReportUri(uri)) {
-        rule.report_uris.push_back(std::move(uri));
-      } else {
-        Warn(key + ": report URI '" + CleanLabel(uri) + "' is not an http(s) URI; left out");
-      }
-    }
-    if (rule.report_uris.size() > kMaxReportUris) rule.report_uris.resize(kMaxReportUris);
-    // Keep one entry per pin: inputs sometimes list a key twice.
-    for (PinEntry& entry : draft.pins) {
-      bool duplicate = false;
-      for (const PinEntry& kept : rule.pins) duplicate = duplicate || kept.pin == entry.pin;
-      if (!duplicate) rule.pins.push_back(std::move(entry));
-    }
+    std::string covering_host = covering->host.ToString();
+    DomainRule rule{.host = *host, .mode = EnforcementMode::kReportOnly, .pins = covering->pins};
+    rule.source_line = exclusion.line;
+    Lossy(host->ToString(), exclusion.line,
+          exclusion.why + ", but " + covering_host +
+              " covers it and a pinion policy cannot leave a host unpinned under a covering rule: imported as a "
+              "report-only rule without report URI (never refuses a connection; mismatches are only logged)");
+    seen_.insert(host->ToString());
     rules_.push_back(std::move(rule));
   }
+  exclusions_.clear();
+}
 
-  Result<ImportResult> Finish(std::vector<std::string>& warnings) {
-    if (rules_.empty()) return Fail(ErrorCode::kPolicySchema, "nothing to import: no pinned domain found");
-    PINION_ASSIGN_OR_RETURN(PolicySnapshot policy, Policy::Create(options_.version, std::move(rules_)));
-    return ImportResult{std::move(policy), std::move(warnings)};
-  }
-
- private:
-  const ImportOptions& options_;
-  std::vector<std::string>& warnings_;
-  std::vector<DomainRule> rules_;
-  std::set<std::string> seen_;
-};
+Result<ImportResult> Builder::Finish() {
+  ResolveExclusions();
+  if (rules_.empty()) return Fail(ErrorCode::kPolicySchema, "nothing to import: no pinned domain found");
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy, Policy::Create(options_.version, std::move(rules_)));
+  return ImportResult{std::move(policy), std::move(changes_)};
+}
 
 Result<Pin> Base64Sha256Pin(const std::string& base64, const ImportOptions& options, const std::string& where) {
   auto pin = Pin::Parse("sha256/" + base64);
@@ -109,22 +184,9 @@ Result<Pin> Base64Sha256Pin(const std::string& base64, const ImportOptions& opti
   return *pin;
 }
 
-std::string Trim(std::string text);
-
-// A comment right before an element is its label (pinion's exports write them so).
-std::string LabelBefore(pugi::xml_node node) {
-  pugi::xml_node previous = node.previous_sibling();
-  return previous.type() == pugi::node_comment ? CleanLabel(Trim(previous.value())) : std::string();
-}
-
-std::string Trim(std::string text) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  text.erase(text.begin(), std::find_if(text.begin(), text.end(), not_space));
-  text.erase(std::find_if(text.rbegin(), text.rend(), not_space).base(), text.end());
-  return text;
-}
-
 // --- android-nsc ---------------------------------------------------------------
+
+namespace {
 
 struct NscPins {
   std::vector<PinEntry> pins;
@@ -132,54 +194,79 @@ struct NscPins {
   bool set = false;
 };
 
-Status ImportNscDomainConfig(pugi::xml_node config, NscPins inherited, Builder& builder, const ImportOptions& options,
-                             int& index) {
-  std::string where = "domain-config[" + std::to_string(index++) + "]";
+struct NscContext {
+  Builder& builder;
+  const ImportOptions& options;
+  std::string_view text;
+  LineIndex lines;
+  int index = 0;
+};
+
+Status ImportNscDomainConfig(pugi::xml_node config, const NscPins& inherited, NscContext& context) {
+  std::string where = "domain-config[" + std::to_string(context.index++) + "]";
+  std::uint32_t config_line = XmlLine(config, context.lines);
   NscPins pins = inherited;
   if (pugi::xml_node pin_set = config.child("pin-set")) {
     pins = NscPins{{}, std::nullopt, true};
     if (const char* expiration = pin_set.attribute("expiration").value(); *expiration != '\0') {
       auto expires = ParseTimestamp(expiration);
-      if (!expires) return std::move(expires).error().WithSource(options.source_name).WithField(where + ".pin-set.expiration");
+      if (!expires) {
+        return std::move(expires).error().WithSource(context.options.source_name).WithField(where + ".pin-set.expiration");
+      }
       pins.expires = *expires;
     }
     for (pugi::xml_node pin : pin_set.children("pin")) {
       std::string digest = pin.attribute("digest").value();
       if (digest != "SHA-256") {
-        builder.Warn(where + ": a pin with digest '" + digest + "' is left out (Android accepts SHA-256 only)");
+        context.builder.Lossy(where, XmlLine(pin, context.lines),
+                              "a pin with digest '" + CleanLabel(digest) + "' is left out (Android accepts SHA-256 only)");
         continue;
       }
-      PINION_ASSIGN_OR_RETURN(Pin value, Base64Sha256Pin(Trim(pin.text().get()), options, where + ".pin"));
-      pins.pins.push_back({value, LabelBefore(pin), PinRole::kUnspecified});
+      PINION_ASSIGN_OR_RETURN(Pin value, Base64Sha256Pin(Trim(pin.text().get()), context.options, where + ".pin"));
+      pins.pins.push_back({value, XmlLabel(pin, context.text), PinRole::kUnspecified});
     }
   }
   if (config.child("trust-anchors")) {
-    builder.Warn(where + ": trust-anchors refer to app resources pinion cannot read; set `anchors` by hand");
+    context.builder.Lossy(where, config_line,
+                          "trust-anchors refer to app resources pinion cannot read: the system store is used; "
+                          "set `anchors` by hand");
   }
-  if (pins.set) {
-    for (pugi::xml_node domain : config.children("domain")) {
+  for (pugi::xml_node domain : config.children("domain")) {
+    std::string host = Trim(domain.text().get());
+    bool subdomains = std::string_view(domain.attribute("includeSubdomains").value()) == "true";
+    std::uint32_t line = XmlLine(domain, context.lines);
+    if (pins.set) {
       Draft rule;
       rule.pins = pins.pins;
       rule.expires = pins.expires;
-      builder.Add(Trim(domain.text().get()), std::string_view(domain.attribute("includeSubdomains").value()) == "true",
-                  std::move(rule));
+      context.builder.Add(host, subdomains, std::move(rule), line);
+    } else {
+      // The most specific domain-config decides on Android: one without a
+      // pin-set leaves its domains unpinned even under a pinned parent.
+      context.builder.Unpinned(host, subdomains, line, "Android does not pin it (its domain-config has no pin-set)");
     }
   }
   for (pugi::xml_node nested : config.children("domain-config")) {
-    PINION_TRY(ImportNscDomainConfig(nested, pins, builder, options, index));  // nested configs inherit the pin-set
+    PINION_TRY(ImportNscDomainConfig(nested, pins, context));  // nested configs inherit the pin-set
   }
   return OkStatus();
 }
 
+}  // namespace
+
 Status ImportAndroid(std::string_view text, Builder& builder, const ImportOptions& options) {
   pugi::xml_document document;
-  pugi::xml_parse_result parsed = document.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments);
+  pugi::xml_parse_result parsed = document.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments,
+                                                       pugi::encoding_utf8);
   if (!parsed) return builder.Fail(ErrorCode::kPolicySyntax, std::string("not well-formed XML: ") + parsed.description());
   pugi::xml_node root = document.child("network-security-config");
   if (!root) return builder.Fail(ErrorCode::kPolicySchema, "no <network-security-config> element");
-  if (root.child("debug-overrides")) builder.Warn("debug-overrides are left out: pinion's override exists only in code");
-  int index = 0;
-  for (pugi::xml_node config : root.children("domain-config")) PINION_TRY(ImportNscDomainConfig(config, {}, builder, options, index));
+  NscContext context{builder, options, text, LineIndex(text)};
+  if (pugi::xml_node debug = root.child("debug-overrides")) {
+    builder.Note("", XmlLine(debug, context.lines),
+                 "debug-overrides apply to debuggable builds only; pinion's override exists only in code");
+  }
+  for (pugi::xml_node config : root.children("domain-config")) PINION_TRY(ImportNscDomainConfig(config, {}, context));
   return OkStatus();
 }
 
@@ -191,7 +278,7 @@ Status ImportHpkp(std::string_view text, Builder& builder, const ImportOptions& 
   std::string value;
   for (std::size_t start = 0; start < text.size();) {
     std::size_t end = std::min(text.find('\n', start), text.size());
-    std::string line = Trim(std::string(text.substr(start, end - start)));
+    std::string line = Trim(text.substr(start, end - start));
     if (!line.empty() && !line.starts_with("#")) value += (value.empty() ? "" : " ") + line;
     start = end + 1;
   }
@@ -215,211 +302,55 @@ Status ImportHpkp(std::string_view text, Builder& builder, const ImportOptions& 
     constexpr std::int64_t kMaxAge = 365 * 86400;
     std::int64_t max_age = *header->max_age_seconds;
     if (max_age > kMaxAge) {
-      builder.Warn("max-age " + std::to_string(max_age) + " is capped at one year (RFC 7469 section 4.1)");
+      builder.Lossy(options.host, 0, "max-age " + std::to_string(max_age) + " is capped at one year (RFC 7469 section 4.1)");
       max_age = kMaxAge;
     }
     rule.expires = options.now + std::chrono::seconds(max_age);
   }
   if (header->report_uri) rule.report_uris.push_back(*header->report_uri);
-  if (!header->max_age_seconds && !report_only) builder.Warn("the header has no max-age (RFC 7469 requires one); no expiry set");
-  builder.Add(options.host, header->include_subdomains, std::move(rule));
+  if (!header->max_age_seconds && !report_only) {
+    // RFC 7469 §2.1.2 makes max-age required: a browser ignores this header.
+    builder.Lossy(options.host, 0, "the header has no max-age, so browsers ignore it (RFC 7469); imported as pinned, without expiry");
+  }
+  builder.Add(options.host, header->include_subdomains, std::move(rule), 0);
   return OkStatus();
 }
 
-// --- trustkit ------------------------------------------------------------------
+}  // namespace import_internal
 
-// The value following <key>name</key> in a plist <dict>.
-pugi::xml_node PlistValue(pugi::xml_node dict, std::string_view name) {
-  for (pugi::xml_node key = dict.child("key"); key; key = key.next_sibling("key")) {
-    if (name == key.text().get()) return key.next_sibling();
-  }
-  return {};
-}
+namespace {
 
-Status ImportTrustKit(std::string_view text, Builder& builder, const ImportOptions& options) {
-  pugi::xml_document document;
-  pugi::xml_parse_result parsed = document.load_buffer(text.data(), text.size(), pugi::parse_default | pugi::parse_comments);
-  if (!parsed) return builder.Fail(ErrorCode::kPolicySyntax, std::string("not well-formed XML: ") + parsed.description());
-  pugi::xml_node root = document.child("plist").child("dict");
-  pugi::xml_node configuration = PlistValue(root, "TSKConfiguration");
-  pugi::xml_node domains = PlistValue(configuration ? configuration : root, "TSKPinnedDomains");
-  if (!domains || std::string_view(domains.name()) != "dict") {
-    return builder.Fail(ErrorCode::kPolicySchema, "no TSKPinnedDomains dictionary");
-  }
-  for (pugi::xml_node key = domains.child("key"); key; key = key.next_sibling("key")) {
-    std::string host = Trim(key.text().get());
-    pugi::xml_node settings = key.next_sibling();
-    if (std::string_view(settings.name()) != "dict") return builder.Fail(ErrorCode::kPolicySchema, host + ": expected a dictionary");
-    Draft rule;
-    if (pugi::xml_node hashes = PlistValue(settings, "TSKPublicKeyHashes")) {
-      for (pugi::xml_node hash : hashes.children("string")) {
-        PINION_ASSIGN_OR_RETURN(Pin pin, Base64Sha256Pin(Trim(hash.text().get()), options, host + ".TSKPublicKeyHashes"));
-        rule.pins.push_back({pin, LabelBefore(hash), PinRole::kUnspecified});
-      }
-    }
-    if (std::string_view(PlistValue(settings, "TSKEnforcePinning").name()) == "false") rule.mode = EnforcementMode::kReportOnly;
-    if (pugi::xml_node uris = PlistValue(settings, "TSKReportUris")) {
-      for (pugi::xml_node uri : uris.children("string")) rule.report_uris.push_back(Trim(uri.text().get()));
-    }
-    if (pugi::xml_node date = PlistValue(settings, "TSKExpirationDate")) {
-      auto expires = ParseTimestamp(Trim(date.text().get()));
-      if (!expires) return std::move(expires).error().WithSource(options.source_name).WithField(host + ".TSKExpirationDate");
-      rule.expires = *expires;
-    }
-    if (PlistValue(settings, "TSKPublicKeyAlgorithms")) {
-      builder.Warn(host + ": TSKPublicKeyAlgorithms is obsolete and ignored (pins are SPKI hashes)");
-    }
-    if (PlistValue(settings, "TSKExcludeSubdomainFromParentPolicy")) {
-      builder.Warn(host + ": TSKExcludeSubdomainFromParentPolicy cannot be expressed; the domain is left out");
-      continue;
-    }
-    bool subdomains = std::string_view(PlistValue(settings, "TSKIncludeSubdomains").name()) == "true";
-    builder.Add(host, subdomains, std::move(rule));
-  }
-  return OkStatus();
-}
-
-// --- okhttp --------------------------------------------------------------------
-
-Status ImportOkHttp(std::string_view text, Builder& builder, const ImportOptions& options) {
-  // Every .add(...) call: the first string literal is the pattern, the others pins.
-  static const std::regex kAdd(R"re(\.add\s*\(([^)]*)\))re");
-  static const std::regex kString(R"re("((?:[^"\\]|\\.)*)")re");
-  std::string source(text);
-  int calls = 0;
-  for (std::sregex_iterator it(source.begin(), source.end(), kAdd), end; it != end; ++it) {
-    std::string arguments = (*it)[1];
-    std::vector<std::string> strings;
-    for (std::sregex_iterator s(arguments.begin(), arguments.end(), kString); s != end; ++s) strings.push_back((*s)[1]);
-    if (strings.size() < 2) continue;
-    ++calls;
-    Draft rule;
-    for (std::size_t i = 1; i < strings.size(); ++i) {
-      if (strings[i].starts_with("sha1/")) {
-        builder.Warn(strings[0] + ": " + strings[i] + " is left out: pinion does not accept SHA-1 pins");
-        continue;
-      }
-      auto pin = Pin::Parse(strings[i]);
-      if (!pin) return std::move(pin).error().WithSource(options.source_name).WithField(strings[0]);
-      rule.pins.push_back({*pin, "", PinRole::kUnspecified});
-    }
-    // OkHttp's patterns are pinion's ("*." one label, "**." the name and below).
-    builder.Add(strings[0], false, std::move(rule));
-  }
-  if (calls == 0) return builder.Fail(ErrorCode::kPolicySchema, "no CertificatePinner .add(\"pattern\", \"sha256/…\") call found");
-  builder.Warn("OkHttp pins carry no expiry, mode or report URI: the imported rules enforce and never expire");
-  return OkStatus();
-}
-
-// --- chromium ------------------------------------------------------------------
-
-// The pins file: a name line, then a "sha256/…" line or a PEM block.
-Result<std::map<std::string, Pin>> ChromiumPins(std::string_view text, const ImportOptions& options) {
-  std::map<std::string, Pin> pins;
-  std::string name;
-  std::string pem;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    std::string line = Trim(std::string(text.substr(start, end - start)));
-    start = end + 1;
-    if (!pem.empty()) {
-      pem += line + "\n";
-      if (line.starts_with("-----END")) {
-        auto sources = ReadPinSources({reinterpret_cast<const std::uint8_t*>(pem.data()), pem.size()}, name);
-        if (!sources) return std::move(sources).error().WithSource(options.source_name + " (pins)");
-        pins.insert_or_assign(name, sources->front().SpkiPin());
-        pem.clear();
-        name.clear();
-      }
-      continue;
-    }
-    if (line.empty() || line.starts_with("#")) continue;
-    if (line.starts_with("-----BEGIN")) {
-      if (name.empty()) return Error(ErrorCode::kPolicySchema, "a key without a name").WithSource(options.source_name + " (pins)");
-      pem = line + "\n";
-    } else if (line.starts_with("sha256/")) {
-      if (name.empty()) return Error(ErrorCode::kPolicySchema, "a hash without a name").WithSource(options.source_name + " (pins)");
-      auto pin = Pin::Parse(line);
-      if (!pin) return std::move(pin).error().WithSource(options.source_name + " (pins)").WithField(name);
-      pins.insert_or_assign(name, *pin);
-      name.clear();
-    } else {
-      name = line;
-    }
-  }
-  return pins;
-}
-
-Status ImportChromium(std::string_view text, Builder& builder, const ImportOptions& options) {
-  PINION_ASSIGN_OR_RETURN(auto names, ChromiumPins(options.chromium_pins, options));
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(text.begin(), text.end(), nullptr, true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::exception& error) {
-    return builder.Fail(ErrorCode::kPolicySyntax, error.what());
-  }
-  if (!document.is_object() || !document["pinsets"].is_array() || !document["entries"].is_array()) {
-    return builder.Fail(ErrorCode::kPolicySchema, "expected {\"pinsets\": [...], \"entries\": [...]}");
-  }
-  struct Pinset {
-    std::vector<PinEntry> pins;
-    std::string report_uri;
-  };
-  std::map<std::string, Pinset> pinsets;
-  std::set<std::string> missing;
-  // Checked member access: operator[] on a const json with a missing key is undefined behaviour.
-  auto string_member = [](const nlohmann::json& object, const char* key) -> const std::string* {
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
-  };
-  auto bool_member = [](const nlohmann::json& object, const char* key) {
-    auto it = object.find(key);
-    return it != object.end() && it->is_boolean() && it->get<bool>();
-  };
-  for (const auto& set : document["pinsets"]) {
-    const std::string* name = set.is_object() ? string_member(set, "name") : nullptr;
-    if (name == nullptr) return builder.Fail(ErrorCode::kPolicySchema, "a pinset without a name");
-    Pinset pinset;
-    if (auto hashes = set.find("static_spki_hashes"); hashes != set.end() && hashes->is_array()) {
-      for (const auto& hash : *hashes) {
-        if (!hash.is_string()) return builder.Fail(ErrorCode::kPolicySchema, "a non-string SPKI name");
-        auto it = names.find(hash.get<std::string>());
-        if (it == names.end()) {
-          missing.insert(hash.get<std::string>());
-          continue;
-        }
-        pinset.pins.push_back({it->second, CleanLabel(hash.get<std::string>()), PinRole::kUnspecified});
-      }
-    }
-    if (set.contains("bad_static_spki_hashes")) {
-      builder.Warn("pinset " + CleanLabel(*name) + ": bad_static_spki_hashes (forbidden keys) cannot be expressed and are left out");
-    }
-    if (const std::string* uri = string_member(set, "report_uri")) pinset.report_uri = *uri;
-    pinsets[*name] = std::move(pinset);
-  }
-  for (const std::string& name : missing) builder.Warn("SPKI '" + CleanLabel(name) + "' is not in the pins file; left out of its pinsets");
-  for (const auto& entry : document["entries"]) {
-    if (!entry.is_object() || !entry.contains("pins")) continue;  // HSTS-only entries
-    const std::string* host = string_member(entry, "name");
-    const std::string* pins = string_member(entry, "pins");
-    if (host == nullptr || pins == nullptr) return builder.Fail(ErrorCode::kPolicySchema, "a malformed entry");
-    auto set = pinsets.find(*pins);
-    if (set == pinsets.end()) {
-      builder.Warn(CleanLabel(*host) + ": pinset '" + CleanLabel(*pins) + "' is not defined; left out");
-      continue;
-    }
-    Draft rule;
-    rule.pins = set->second.pins;
-    if (!set->second.report_uri.empty()) rule.report_uris.push_back(set->second.report_uri);
-    bool subdomains = bool_member(entry, "include_subdomains") || bool_member(entry, "include_subdomains_for_pinning");
-    builder.Add(*host, subdomains, std::move(rule));
-  }
-  return OkStatus();
-}
+struct FormatName {
+  std::string_view name;
+  ImportFormat format;
+};
+constexpr FormatName kFormats[] = {{"android-nsc", ImportFormat::kAndroidNsc},
+                                   {"hpkp", ImportFormat::kHpkp},
+                                   {"trustkit", ImportFormat::kTrustKit},
+                                   {"okhttp", ImportFormat::kOkHttp},
+                                   {"chromium", ImportFormat::kChromium}};
 
 }  // namespace
+
+std::string_view ImportChangeKindName(ImportChangeKind kind) {
+  switch (kind) {
+    case ImportChangeKind::kLossy: return "lossy";
+    case ImportChangeKind::kNote: return "note";
+  }
+  return "lossy";
+}
+
+std::string ImportChange::ToString() const {
+  std::string out(ImportChangeKindName(kind));
+  out += ": ";
+  if (line != 0) out += "line " + std::to_string(line) + ": ";
+  if (!domain.empty()) out += domain + ": ";
+  return out + reason;
+}
+
+bool ImportResult::lossy() const {
+  return std::any_of(changes.begin(), changes.end(), [](const ImportChange& c) { return c.kind == ImportChangeKind::kLossy; });
+}
 
 std::vector<std::string_view> ImportFormatNames() {
   std::vector<std::string_view> names;
@@ -435,12 +366,12 @@ Result<ImportFormat> ParseImportFormat(std::string_view name) {
 }
 
 Result<ImportResult> ImportPolicy(std::string_view text, ImportFormat format, const ImportOptions& options) {
+  using namespace import_internal;
   if (text.size() > kMaxImportBytes || options.chromium_pins.size() > kMaxImportBytes) {
     return Error(ErrorCode::kInputTooLarge, "input larger than " + std::to_string(kMaxImportBytes) + " bytes")
         .WithSource(options.source_name);
   }
-  std::vector<std::string> warnings;
-  Builder builder(options, warnings);
+  Builder builder(options);
   Status status;
   switch (format) {
     case ImportFormat::kAndroidNsc: status = ImportAndroid(text, builder, options); break;
@@ -450,7 +381,7 @@ Result<ImportResult> ImportPolicy(std::string_view text, ImportFormat format, co
     case ImportFormat::kChromium: status = ImportChromium(text, builder, options); break;
   }
   if (!status) return std::move(status).error();
-  return builder.Finish(warnings);
+  return builder.Finish();
 }
 
 }  // namespace pinion::tooling

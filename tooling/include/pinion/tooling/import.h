@@ -1,7 +1,8 @@
 // pinion/tooling/import.h — bring existing pin configurations into a pinion
-// policy, losing nothing the policy can express and warning about the rest.
+// policy that means what the source meant, and say precisely where it cannot.
 //
 //   auto imported = pinion::tooling::ImportPolicy(text, ImportFormat::kAndroidNsc, {.source_name = path});
+//   if (!imported->changes.empty()) { /* lossy: show them, refuse unless the user accepts */ }
 //   std::cout << pinion::PolicyToToml(*imported->policy);
 #ifndef PINION_TOOLING_IMPORT_H_
 #define PINION_TOOLING_IMPORT_H_
@@ -20,9 +21,9 @@ namespace pinion::tooling {
 enum class ImportFormat {
   kAndroidNsc,  // network_security_config.xml
   kHpkp,        // a Public-Key-Pins(-Report-Only) header (value or whole line); needs `host`
-  kTrustKit,    // a plist with TSKConfiguration or TSKPinnedDomains
+  kTrustKit,    // a plist (XML or binary) with TSKConfiguration or TSKPinnedDomains
   kOkHttp,      // Kotlin/Java CertificatePinner.Builder().add(...) code
-  kChromium,    // transport_security_state_static.json; needs `chromium_pins` (name → key)
+  kChromium,    // transport_security_state_static.json; needs `chromium_pins` (the .pins file)
 };
 
 std::vector<std::string_view> ImportFormatNames();  // "android-nsc", "hpkp", "trustkit", "okhttp", "chromium"
@@ -35,16 +36,46 @@ struct ImportOptions {
   std::uint64_t version = 1;            // the new policy's version
   TimePoint now = SystemClock::Instance().Now();  // HPKP max-age counts from here
   std::string host;                     // hpkp: the host that sent the header
-  std::string chromium_pins;            // chromium: the pins file's text
+  std::string chromium_pins;            // chromium: the pins file's text (transport_security_state_static.pins)
+};
+
+// ImportChangeKind says what a difference between the source and the policy means.
+enum class ImportChangeKind {
+  // The policy accepts or rejects other chains than the source did, covers
+  // other hosts, enforces or reports differently, or expires at another time.
+  // A caller must not use the policy unless the user accepted the change
+  // (`pinion import --allow-lossy`).
+  kLossy,
+  // Nothing the policy accepts or rejects differs; says how the meaning was
+  // kept (OkHttp pins merged into a more specific rule, an obsolete key ignored).
+  kNote,
+};
+// ImportChangeKindName: "lossy", "note" (the --json `kind`).
+std::string_view ImportChangeKindName(ImportChangeKind kind);
+
+// ImportChange is one difference between the source and the imported policy.
+struct ImportChange {
+  ImportChangeKind kind = ImportChangeKind::kLossy;
+  std::string domain;      // the host or pattern concerned, or "pinset NAME"; empty when about the whole input
+  std::uint32_t line = 0;  // 1-based line in the input; 0 when unknown (JSON, binary plists)
+  std::string reason;      // human text, unstable
+
+  // ToString: "lossy: line 12: HOST: reason" (the form `pinion import` prints on stderr).
+  std::string ToString() const;
+  friend bool operator==(const ImportChange&, const ImportChange&) = default;
 };
 
 struct ImportResult {
   PolicySnapshot policy;
-  std::vector<std::string> warnings;
+  std::vector<ImportChange> changes;
+  // lossy: some change is kLossy, so the policy does not mean what the source meant.
+  bool lossy() const;
 };
 
 // ImportPolicy parses `text`. Errors (kPolicySyntax, kPolicySchema, kInputTooLarge …)
-// name the input; a malformed pin inside an otherwise valid input is an error too.
+// name the input and stop the import: malformed input, a malformed pin, and a
+// Chromium pinset naming a key the pins file lacks. Whatever is readable but
+// cannot be expressed exactly is in `changes`.
 Result<ImportResult> ImportPolicy(std::string_view text, ImportFormat format, const ImportOptions& options);
 
 }  // namespace pinion::tooling
