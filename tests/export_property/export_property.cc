@@ -7,8 +7,8 @@
 // --allow-lossy. A refusal (exit 2) is counted and must name a reason. A success (exit 0) is
 // run through its real consumer — OkHttp's CertificatePinner (javac + java), the Node.js module
 // in real handshakes, curl -K in real handshakes, the generated C++ header compiled with the
-// project's compiler, ATS and TrustKit rules on the plist after a plistutil round trip — which
-// must accept exactly the chains pinion accepts (Enforcer::CheckChain: validation, anchors,
+// project's compiler, ATS and TrustKit rules on the plist after a plistutil round trip, Envoy's
+// leaf rule on its YAML — which must accept exactly the chains pinion accepts (Enforcer::CheckChain: validation, anchors,
 // pins) for every host of the universe and every chain of the matrix. Formats pinion can import
 // back are imported (without --allow-lossy) and the imported policy must give the same verdict
 // (decision and reason) as the original on the same matrix.
@@ -464,7 +464,10 @@ void Harness::CheckRefusal(const PolicyRun& run, const std::string& format, cons
   }
   // Counted by the reason's shape: host names and digits taken out.
   std::string reason = FirstLine(r.err);
-  for (const std::string& h : HostUniverse()) {
+  std::vector<std::string> longest_first = HostUniverse();
+  std::sort(longest_first.begin(), longest_first.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& h : longest_first) {
     for (std::size_t at; (at = reason.find(h)) != std::string::npos;) reason.replace(at, h.size(), "HOST");
   }
   for (char& c : reason) {
@@ -535,6 +538,23 @@ void Harness::CheckNow(PolicyRun& run, const std::string& format, const fs::path
                                : "error curl exit " + std::to_string(r.exit_code) + " " + FirstLine(r.err);
       const Judgement& j = run.table[HostIndex(host)][static_cast<std::size_t>(chain.kind)];
       Compare(format, seed, host, chain.kind, j.accepted(), j.ToString(), answer, IsInjected(seed, host, chain.kind));
+    }
+  } else if (format == "envoy") {
+    s.consumer = "Envoy's leaf rule (verify_certificate_spki/hash) on the YAML";
+    auto parsed = EnvoyPinning::Parse(ReadFile(output));
+    if (auto* e = std::get_if<std::string>(&parsed)) {
+      Finding(format, seed, "exported, but Envoy would not load it: " + *e);
+      ++s.disagree;
+      return;
+    }
+    const EnvoyPinning& envoy = std::get<EnvoyPinning>(parsed);
+    for (const Chain& chain : pki.chains) {
+      auto leaf = VerifiedChain::FromChainValidatedByCaller({chain.validated_der.front()});
+      std::string hash_hex = Pin::OfCertificate(chain.validated_der.front()).Hex('\0');
+      ConsumerDecision d = envoy.Decide(leaf->SpkiSha256(0).Base64(), hash_hex);
+      const Judgement& j = run.table[HostIndex(host)][static_cast<std::size_t>(chain.kind)];
+      Compare(format, seed, host, chain.kind, j.accepted(), j.ToString(), ConsumerDecisionName(d),
+              IsInjected(seed, host, chain.kind));
     }
   } else if (format == "okhttp-java" || format == "nodejs" || format == "cpp") {
     if (format == "okhttp-java") java_classes_.push_back("PinionPins" + std::to_string(seed));

@@ -4,9 +4,10 @@
 //   node node_check.js CASES.json
 //
 // CASES.json: [{ "module": PATH, "host": NAME, "port": N, "ca": ROOTS.pem }, ...]. Each case
-// connects to 127.0.0.1:port with SNI `host`, trusting `ca`, with the module's
-// checkServerIdentity. Prints one line per case, in order: "accept", "pin" (the module refused
-// the chain) or "error <code>".
+// connects to 127.0.0.1:port with SNI `host` using the module's agentOptions(host, { ca }) (its
+// anchors replace `ca` for rules that have some), or, for modules without it, `ca` and the
+// module's checkServerIdentity. Prints one line per case, in order: "accept", "pin" (the module refused
+// the chain), "tls" (validation refused it: anchors) or "error <code>".
 'use strict';
 const fs = require('fs');
 const tls = require('tls');
@@ -26,17 +27,28 @@ function connect(c) {
     }
     if (!caCache.has(c.ca)) caCache.set(c.ca, fs.readFileSync(c.ca));
     let pinFailure = false;
+    const ca = caCache.get(c.ca);
+    // The module's own connection options (form 2 of docs/EXPORT.md: the rule's anchors as `ca`,
+    // its checkServerIdentity) when it has them; the check alone otherwise.
+    const options = typeof mod.agentOptions === 'function'
+      ? mod.agentOptions(c.host, { ca })
+      : { ca, checkServerIdentity: mod.checkServerIdentity };
+    const check = options.checkServerIdentity;
     const socket = tls.connect({
-      host: '127.0.0.1', port: c.port, servername: c.host, ca: caCache.get(c.ca),
+      ...options, host: '127.0.0.1', port: c.port, servername: c.host,
       checkServerIdentity: (host, cert) => {
-        const error = mod.checkServerIdentity(c.host, cert);
+        const error = check(host, cert);
         if (error) pinFailure = true;
         return error;
       },
     });
     socket.setTimeout(10000, () => { socket.destroy(); resolve('error timeout'); });
     socket.on('secureConnect', () => { socket.end(); resolve('accept'); });
-    socket.on('error', (e) => resolve(pinFailure ? 'pin' : 'error ' + (e.code || e.message)));
+    socket.on('error', (e) => {
+      if (pinFailure || String(e.code).startsWith('ERR_PINION')) resolve('pin');
+      else if (/CERT|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY/.test(String(e.code))) resolve('tls');  // validation (anchors)
+      else resolve('error ' + (e.code || e.message));
+    });
   });
 }
 

@@ -2,6 +2,7 @@
 
 #include <plist/plist.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -261,6 +262,59 @@ ConsumerDecision TrustKitPinning::Decide(const std::string& host, const ChainSpk
     decision = d;
   }
   return decision.value_or(ConsumerDecision::kAccept);
+}
+
+// --- Envoy -------------------------------------------------------------------------------------
+
+ParseResult<EnvoyPinning> EnvoyPinning::Parse(const std::string& yaml) {
+  EnvoyPinning result;
+  std::optional<std::set<std::string>>* list = nullptr;
+  std::size_t start = 0;
+  while (start < yaml.size()) {
+    std::size_t end = yaml.find('\n', start);
+    if (end == std::string::npos) end = yaml.size();
+    std::string line = yaml.substr(start, end - start);
+    start = end + 1;
+    if (auto hash = line.find('#'); hash != std::string::npos && line.find('"') > hash) line.resize(hash);
+    std::size_t indent = line.find_first_not_of(' ');
+    if (indent == std::string::npos) continue;
+    std::string text = line.substr(indent);
+    if (text == "verify_certificate_spki:" || text == "verify_certificate_hash:") {
+      list = text == "verify_certificate_spki:" ? &result.spki_ : &result.hash_;
+      if (*list) return "duplicate key " + text;
+      *list = std::set<std::string>();
+      continue;
+    }
+    if (text.starts_with("- ") && list != nullptr) {
+      std::string value = text.substr(2);
+      if (auto comment = value.find(" #"); comment != std::string::npos) value.resize(comment);
+      while (!value.empty() && value.back() == ' ') value.pop_back();
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+      if (list == &result.spki_) {
+        if (!IsSha256Base64(value)) return "verify_certificate_spki: not a base64 SHA-256: " + value;
+      } else {
+        std::string hex;
+        for (char ch : value) {
+          if (ch != ':') hex += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        }
+        if (hex.size() != 64 || hex.find_first_not_of("0123456789ABCDEF") != std::string::npos) {
+          return "verify_certificate_hash: not a hex SHA-256: " + value;
+        }
+        value = hex;
+      }
+      (*list)->insert(value);
+      continue;
+    }
+    list = nullptr;  // any other key ends the list
+  }
+  return result;
+}
+
+ConsumerDecision EnvoyPinning::Decide(const std::string& leaf_spki, const std::string& leaf_hash_hex) const {
+  if ((!spki_ || spki_->empty()) && (!hash_ || hash_->empty())) return ConsumerDecision::kAccept;
+  if (spki_ && spki_->contains(leaf_spki)) return ConsumerDecision::kAccept;
+  if (hash_ && hash_->contains(leaf_hash_hex)) return ConsumerDecision::kAccept;
+  return ConsumerDecision::kReject;
 }
 
 }  // namespace pinion::property

@@ -64,6 +64,20 @@ class TrustKitPinning {
   std::map<std::string, Domain> domains_;
 };
 
+// EnvoyPinning: an upstream cluster's validation_context as `pinion export --to envoy` writes
+// it (YAML). Envoy compares the peer's leaf certificate only: its SPKI SHA-256 against
+// verify_certificate_spki, its certificate SHA-256 against verify_certificate_hash; with both
+// lists a match in either is enough; with neither, nothing is pinned.
+class EnvoyPinning {
+ public:
+  static ParseResult<EnvoyPinning> Parse(const std::string& yaml);
+  // leaf_spki: base64 SHA-256 of the leaf's SPKI; leaf_hash_hex: upper-case hex SHA-256 of its DER.
+  ConsumerDecision Decide(const std::string& leaf_spki, const std::string& leaf_hash_hex) const;
+
+ private:
+  std::optional<std::set<std::string>> spki_, hash_;
+};
+
 }  // namespace pinion::property
 
 #endif  // PINION_TESTS_EXPORT_PROPERTY_PLATFORM_RULES_H_
