@@ -5,8 +5,10 @@
 #include "commands.h"
 #include "output.h"
 #include "pinion/certificate_info.h"
+#include "pinion/openssl/enforcer.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
+#include "pinion/policy_store.h"
 #include "pinion/tooling/lint.h"
 #include "tls_client.h"
 
@@ -24,6 +26,7 @@ struct LintCliOptions {
   std::string connect_to;
   std::string ca_file;
   std::string at;
+  std::vector<std::string> disabled_rules;
   int max_expiry_days = 400;
   bool strict = false;
   bool json = false;
@@ -42,7 +45,12 @@ Result<std::vector<tooling::CurrentChain>> ChainsFromFile(const std::string& fil
   return chains;
 }
 
-Result<tooling::CurrentChain> ChainFromServer(const std::string& target_text, const LintCliOptions& options) {
+struct LiveChain {
+  tooling::CurrentChain chain;
+  std::uint16_t port = 443;
+};
+
+Result<LiveChain> ChainFromServer(const std::string& target_text, const LintCliOptions& options) {
   PINION_ASSIGN_OR_RETURN(HostPort target, ParseHostPort(target_text));
   PINION_ASSIGN_OR_RETURN(auto store, LoadTrustStore(options.ca_file));
   internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
@@ -53,15 +61,31 @@ Result<tooling::CurrentChain> ChainFromServer(const std::string& target_text, co
   if (result.served_chain.empty()) {
     return Error(ErrorCode::kTlsHandshake, target_text + ": no certificate received: " + result.error);
   }
-  return tooling::CurrentChain{target.host, result.served_chain};
+  return LiveChain{{target.host, result.served_chain}, target.port};
+}
+
+// Validate validates `chain` as a handshake would now, with the rule's own
+// anchors where it has them (openssl::Enforcer::CheckChain), and records the
+// chain validation built: the one pins are matched against, so the one PIN002
+// judges. The real clock, not --at: the chain is served now.
+void Validate(tooling::CurrentChain& chain, std::uint16_t port, openssl::Enforcer& enforcer, X509_STORE* trust) {
+  openssl::ChainCheck check = enforcer.CheckChain(chain.certificates_der, chain.host, port,
+                                                  SystemClock::Instance().Now(), trust);
+  if (check.validation) {
+    chain.validated_der = std::move(check.validated_chain_der);
+  } else {
+    chain.validation_error = check.validation.error().message();
+  }
 }
 
 nlohmann::json FindingJson(const Finding& finding) {
-  return {{"rule_id", finding.rule->id},     {"rule_name", finding.rule->name},
-          {"severity", tooling::SeverityName(finding.severity)},
-          {"host", finding.host},            {"field", finding.field},
-          {"message", finding.message},      {"advice", finding.rule->advice},
-          {"line", finding.line},            {"column", finding.column}};
+  nlohmann::json out = {{"rule_id", finding.rule->id},     {"rule_name", finding.rule->name},
+                        {"severity", tooling::SeverityName(finding.severity)},
+                        {"host", finding.host},            {"field", finding.field},
+                        {"message", finding.message},      {"advice", finding.rule->advice},
+                        {"line", finding.line},            {"column", finding.column}};
+  if (!finding.suppressed_by.empty()) out["suppressed_by"] = finding.suppressed_by;
+  return out;
 }
 
 std::string_view SarifLevel(Severity severity) { return tooling::SeverityName(severity); }
@@ -84,6 +108,11 @@ nlohmann::json Sarif(const std::vector<Finding>& findings, const std::string& po
                        {"message", {{"text", finding.message + " (" + finding.field + ")"}}},
                        {"locations", {{{"physicalLocation", {{"artifactLocation", {{"uri", policy_file}}},
                                                              {"region", region}}}}}}});
+    if (!finding.suppressed_by.empty()) {
+      // SARIF 2.1.0 §3.35: "external" for --disable, "inSource" for the policy's own lint_disable.
+      results.back()["suppressions"] = {{{"kind", finding.suppressed_by == "--disable" ? "external" : "inSource"},
+                                         {"justification", "disabled by " + finding.suppressed_by}}};
+    }
   }
   return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
           {"version", "2.1.0"},
@@ -93,44 +122,67 @@ nlohmann::json Sarif(const std::vector<Finding>& findings, const std::string& po
 }
 
 int Run(const LintCliOptions& options) {
+  const bool json = options.json || options.sarif;
   tooling::LintOptions lint{.max_expiry_horizon = std::chrono::days(options.max_expiry_days)};
   if (!options.at.empty()) {
     auto at = ParseTimestamp(options.at);
-    if (!at) {
-      PrintError(at.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.");
-      return kExitUsage;
-    }
+    if (!at) return Fail(at.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.", json, kExitUsage);
     lint.now = *at;
   }
-  auto keys = ReadKeyFiles(options.key_files, "--keys takes certificates, public keys, private keys or CSRs.");
-  if (!keys) return kExitUsage;
-  lint.keys = std::move(*keys);
-  for (const std::string& file : options.chain_files) {
-    auto chains = ChainsFromFile(file);
-    if (!chains) {
-      PrintError(chains.error(), "--chain takes a PEM chain, leaf first.");
-      return kExitUsage;
+  for (const std::string& id : options.disabled_rules) {
+    if (id == "PIN000") {
+      return Fail(Error(ErrorCode::kInvalidArgument, "PIN000 cannot be disabled").WithField("--disable"),
+                  "A policy that does not load pins nothing; fix it instead.", json, kExitUsage);
     }
-    lint.current_chains.insert(lint.current_chains.end(), chains->begin(), chains->end());
+    if (tooling::FindLintRule(id) == nullptr) {
+      return Fail(Error(ErrorCode::kInvalidArgument, "'" + id + "' is not a lint rule").WithField("--disable"),
+                  "--disable takes a rule ID such as PIN010 (docs/LINT.md lists them), one per flag.", json, kExitUsage);
+    }
+    lint.disabled_rules.push_back(id);
+  }
+  auto keys = LoadKeyFiles(options.key_files);
+  if (!keys) return Fail(keys.error(), "--keys takes certificates, public keys, private keys or CSRs.", json, kExitUsage);
+  lint.keys = std::move(*keys);
+
+  // A file that cannot be read is a usage error like everywhere else; a file
+  // that reads but does not load is what lint reports (PIN000 / PIN011).
+  auto policy = LoadPolicyFile(options.policy_file);
+  if (!policy && (policy.error().code() == ErrorCode::kIo || policy.error().code() == ErrorCode::kInputTooLarge)) {
+    return Fail(policy.error(), "Give the policy file to lint (TOML or JSON).", json, kExitUsage);
+  }
+  std::vector<std::pair<tooling::CurrentChain, std::uint16_t>> chains;
+  for (const std::string& file : options.chain_files) {
+    auto from_file = ChainsFromFile(file);
+    if (!from_file) return Fail(from_file.error(), "--chain takes a PEM chain, leaf first.", json, kExitUsage);
+    for (auto& chain : *from_file) chains.emplace_back(std::move(chain), 443);
   }
   for (const std::string& target : options.live_targets) {
-    auto chain = ChainFromServer(target, options);
-    if (!chain) {
-      PrintError(chain.error(), "--live connects to HOST[:PORT] to read the chain it serves.");
-      return kExitTlsFailure;
-    }
-    lint.current_chains.push_back(std::move(*chain));
+    auto live = ChainFromServer(target, options);
+    if (!live) return Fail(live.error(), "--live connects to HOST[:PORT] to read the chain it serves.", json);
+    chains.emplace_back(std::move(live->chain), live->port);
   }
+  if (policy && !chains.empty()) {
+    auto trust = LoadTrustStore(options.ca_file);
+    if (!trust) return Fail(trust.error(), "--ca-file takes a PEM bundle of trusted roots.", json, kExitUsage);
+    PolicyStore store(*policy);
+    auto enforcer = openssl::Enforcer::Create(store);
+    if (!enforcer) return Fail(enforcer.error(), "", json);
+    for (auto& entry : chains) Validate(entry.first, entry.second, **enforcer, trust->get());
+  }
+  for (auto& entry : chains) lint.current_chains.push_back(std::move(entry.first));
 
   std::vector<Finding> findings;
-  auto policy = LoadPolicyFile(options.policy_file);
   if (policy) {
     findings = tooling::LintPolicy(**policy, lint);
   } else {
     findings.push_back(tooling::FindingForLoadError(policy.error()));
   }
-  int errors = 0, warnings = 0, notes = 0;
+  int errors = 0, warnings = 0, notes = 0, suppressed = 0;
   for (Finding& finding : findings) {
+    if (!finding.suppressed_by.empty()) {
+      ++suppressed;
+      continue;
+    }
     if (options.strict && finding.severity == Severity::kWarning) finding.severity = Severity::kError;
     switch (finding.severity) {
       case Severity::kError: ++errors; break;
@@ -143,15 +195,20 @@ int Run(const LintCliOptions& options) {
   if (options.sarif) {
     std::cout << Sarif(findings, options.policy_file).dump(2) << "\n";
   } else if (options.json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const Finding& finding : findings) list.push_back(FindingJson(finding));
-    std::cout << nlohmann::json{{"policy", options.policy_file}, {"findings", list},
-                                {"summary", {{"errors", errors}, {"warnings", warnings}, {"notes", notes}}},
+    // Suppressed findings apart, so a consumer counting "findings" counts what is in force.
+    nlohmann::json list = nlohmann::json::array(), suppressed_list = nlohmann::json::array();
+    for (const Finding& finding : findings) {
+      (finding.suppressed_by.empty() ? list : suppressed_list).push_back(FindingJson(finding));
+    }
+    std::cout << nlohmann::json{{"policy", options.policy_file}, {"findings", list}, {"suppressed", suppressed_list},
+                                {"summary", {{"errors", errors}, {"warnings", warnings}, {"notes", notes},
+                                             {"suppressed", suppressed}}},
                                 {"exit_code", code}}
                      .dump(2)
               << "\n";
   } else {
     for (const Finding& finding : findings) {
+      if (!finding.suppressed_by.empty()) continue;
       Tone tone = finding.severity == Severity::kError   ? Tone::kBad
                   : finding.severity == Severity::kWarning ? Tone::kWarn
                                                            : Tone::kDim;
@@ -162,7 +219,8 @@ int Run(const LintCliOptions& options) {
                 << "  " << Style(finding.rule->advice, Tone::kDim) << "\n";
     }
     std::cout << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
-              << (warnings == 1 ? "" : "s") << ", " << notes << " note" << (notes == 1 ? "" : "s") << "\n";
+              << (warnings == 1 ? "" : "s") << ", " << notes << " note" << (notes == 1 ? "" : "s")
+              << (suppressed > 0 ? ", " + std::to_string(suppressed) + " suppressed (--disable, lint_disable)" : "") << "\n";
   }
   return code;
 }
@@ -174,8 +232,9 @@ CommandRunner AttachLint(CLI::App& app) {
   app.footer(
       "Check a policy for the mistakes that lock users out or leave hosts unprotected. Every "
       "finding has a stable rule ID (docs/LINT.md), a severity, the host and field concerned and "
-      "advice. Exit codes: 0 no errors, 1 errors found (or warnings, with --strict), 2 usage "
-      "error, 3 --live could not connect.");
+      "advice. Exit codes: 0 no errors, 1 errors found (or warnings, with --strict; a policy "
+      "that does not load is finding PIN000), 2 usage error or unreadable file, 3 --live could "
+      "not connect.");
   app.add_option("policy", options->policy_file, "Pin policy (TOML or JSON)")->required();
   app.add_option("--keys", options->key_files,
                  "Certificates or keys the pins should correspond to (repeatable)");
@@ -183,7 +242,10 @@ CommandRunner AttachLint(CLI::App& app) {
                  "A PEM chain served now (leaf first); applies to the hosts its leaf names (repeatable)");
   app.add_option("--live", options->live_targets, "Read the chain HOST[:PORT] serves now (repeatable)");
   app.add_option("--connect-to", options->connect_to, "With --live: dial this address instead of HOST");
-  app.add_option("--ca-file", options->ca_file, "With --live: trust only this PEM bundle");
+  app.add_option("--ca-file", options->ca_file,
+                 "With --chain/--live: validate against this PEM bundle instead of the system store "
+                 "(a rule's own anchors still replace it for its hosts)");
+  app.add_option("--disable", options->disabled_rules, "Do not apply this rule (ID, e.g. PIN010); one per flag, repeatable");
   app.add_option("--max-expiry-days", options->max_expiry_days,
                  "Report an expiry further away than this many days (default 400)")
       ->check(CLI::Range(1, 36500));

@@ -1,5 +1,6 @@
 // pinion rotate plan|check — rehearse key rotations.
 #include <iostream>
+#include <filesystem>
 #include <memory>
 
 #include "commands.h"
@@ -21,6 +22,7 @@ struct RotateOptions {
   std::string host;
   std::vector<std::string> next_keys;
   std::string output;
+  std::string expires_in;
   // check
   std::string chain_file;
   std::string at;
@@ -30,34 +32,55 @@ struct RotateOptions {
 };
 
 int RunPlan(const RotateOptions& options) {
-  auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) {
-    PrintError(policy.error(), "Fix the policy file first (`pinion lint`).");
-    return kExitUsage;
+  const bool json = options.json;
+  tooling::RotationOptions rotation;
+  if (!options.expires_in.empty()) {
+    auto duration = ParseDuration(options.expires_in);
+    if (!duration || *duration < std::chrono::days(1)) {
+      return Fail(duration ? Error(ErrorCode::kInvalidArgument, "--expires-in must be at least a day") : duration.error(),
+                  "--expires-in takes a duration such as 365d.", json, kExitUsage);
+    }
+    rotation.expiry_extension = std::chrono::floor<std::chrono::days>(*duration);
   }
-  auto keys = ReadKeyFiles(options.next_keys, "--next-key takes the next key (private or public) or its certificate or CSR.");
-  if (!keys) return kExitUsage;
-  auto plan = tooling::PlanRotation(**policy, options.host, *keys, SystemClock::Instance().Now());
-  if (!plan) {
-    PrintError(plan.error());
-    return kExitUsage;
+  std::filesystem::path path = options.policy_file;
+  auto bytes = ReadFileBounded(path, kMaxPolicyBytes);
+  if (!bytes) return Fail(bytes.error(), "--policy takes the current policy file.", json, kExitUsage);
+  std::string text(bytes->begin(), bytes->end());
+  auto policy = LoadPolicyFile(path);
+  if (!policy) return Fail(policy.error(), "Fix the policy file first (`pinion lint`).", json, kExitUsage);
+  auto keys = LoadKeyFiles(options.next_keys);
+  if (!keys) {
+    return Fail(keys.error(), "--next-key takes the next key (private or public) or its certificate or CSR.", json,
+                kExitUsage);
   }
-  std::string next = options.policy_file.ends_with(".json") ? PolicyToJson(*plan->next_policy) : PolicyToToml(*plan->next_policy);
+  auto plan = tooling::PlanRotation(**policy, options.host, *keys, SystemClock::Instance().Now(), rotation);
+  if (!plan) return Fail(plan.error(), "", json, kExitUsage);
+  // The same format detection as LoadPolicyFile, so the text is edited as what it was read as.
+  std::size_t first = text.find_first_not_of(" \t\r\n");
+  bool is_json = path.extension() == ".json" ||
+                 (path.extension() != ".toml" && first != std::string::npos && text[first] == '{');
+  // Edited in place, not written again from the parsed policy: comments,
+  // relative anchor paths, roles and layout stay as the owner wrote them.
+  auto next = tooling::ApplyRotationToText(text, is_json, *plan, {.base_directory = path.parent_path()});
+  if (!next) return Fail(next.error(), "Edit the policy by hand: add the pins below and raise the version.", json, kExitUsage);
   if (!options.output.empty()) {
-    if (auto written = WriteFileAtomically(options.output, next); !written) {
-      PrintError(written.error());
-      return kExitUsage;
+    if (auto written = WriteFileAtomically(options.output, *next); !written) {
+      return Fail(written.error(), "Check the output path and the disk.", json, kExitOutput);
     }
   }
-  if (options.json) {
+  if (json) {
     nlohmann::json added = nlohmann::json::array();
     for (const Pin& pin : plan->added) added.push_back(pin.ToString());
-    std::cout << nlohmann::json{{"version", plan->next_policy->version()}, {"added_pins", added},
-                                {"checklist", plan->checklist}, {"policy", next}}.dump(2) << "\n";
+    nlohmann::json out = {{"version", plan->next_policy->version()}, {"added_pins", added},
+                          {"checklist", plan->checklist}, {"policy", *next}};
+    out["expires"] = plan->next_expires ? nlohmann::json(FormatUtc(*plan->next_expires)) : nlohmann::json();
+    out["previous_expires"] =
+        plan->previous_expires ? nlohmann::json(FormatUtc(*plan->previous_expires)) : nlohmann::json();
+    std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
   std::ostream& checklist = options.output.empty() ? std::cerr : std::cout;
-  if (options.output.empty()) std::cout << next;
+  if (options.output.empty()) std::cout << *next;
   checklist << Style("Rotation checklist for " + options.host + " (policy version " +
                          std::to_string(plan->next_policy->version()) + "):", Tone::kBold) << "\n";
   for (std::size_t i = 0; i < plan->checklist.size(); ++i) checklist << "  " << i + 1 << ". " << plan->checklist[i] << "\n";
@@ -65,45 +88,34 @@ int RunPlan(const RotateOptions& options) {
 }
 
 int RunCheck(const RotateOptions& options) {
+  const bool json = options.json;
   auto chain = ReadCertificatesFromFile(options.chain_file);
-  if (!chain) {
-    PrintError(chain.error(), "--chain takes the new chain as PEM, leaf first.");
-    return kExitUsage;
-  }
+  if (!chain) return Fail(chain.error(), "--chain takes the new chain as PEM, leaf first.", json, kExitUsage);
   std::string host = options.host;
   if (host.empty()) {
     auto leaf = DescribeCertificate(chain->front());
     if (!leaf || leaf->dns_names.empty()) {
-      PrintError(Error(ErrorCode::kInvalidArgument, "the leaf names no DNS host; give --host"));
-      return kExitUsage;
+      return Fail(Error(ErrorCode::kInvalidArgument, "the leaf names no DNS host"), "Give --host.", json, kExitUsage);
     }
     host = leaf->dns_names.front();
   }
   TimePoint at = SystemClock::Instance().Now();
   if (!options.at.empty()) {
     auto parsed = ParseTimestamp(options.at);
-    if (!parsed) {
-      PrintError(parsed.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time.");
-      return kExitUsage;
-    }
+    if (!parsed) return Fail(parsed.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time.", json, kExitUsage);
     at = *parsed;
   }
   auto trust = LoadTrustStore(options.ca_file);
-  if (!trust) {
-    PrintError(trust.error());
-    return kExitUsage;
-  }
+  if (!trust) return Fail(trust.error(), "--ca-file takes a PEM bundle of trusted roots.", json, kExitUsage);
   nlohmann::json rows = nlohmann::json::array();
   int lockouts = 0;
   bool validation_failed = false;
   for (const std::string& file : options.policies) {
     auto policy = LoadPolicyFile(file);
-    if (!policy) {
-      PrintError(policy.error(), "Every policy version still in the field must load.");
-      return kExitUsage;
-    }
+    if (!policy) return Fail(policy.error(), "Every policy version still in the field must load.", json, kExitUsage);
     PolicyStore store(*policy);
     auto enforcer = openssl::Enforcer::Create(store);
+    if (!enforcer) return Fail(enforcer.error(), "", json);
     openssl::ChainCheck check = (*enforcer)->CheckChain(*chain, host, 443, at, trust->get());
     nlohmann::json row = {{"policy", file}, {"version", (*policy)->version()}};
     if (!check.validation) {
@@ -162,7 +174,9 @@ CommandRunner AttachRotate(CLI::App& app) {
       ->required()
       ->allow_extra_args(false);  // one value per flag, like manifest --key
   plan->add_option("-o,--output", options->output, "Write the next policy to FILE atomically (checklist on stdout)");
-  plan->add_flag("--json", options->json, "Print JSON: {version, added_pins, checklist, policy}");
+  plan->add_option("--expires-in", options->expires_in,
+                   "Move the rule's expires to today + this (default 365d; never moved back)");
+  plan->add_flag("--json", options->json, "Print JSON: {version, added_pins, expires, previous_expires, checklist, policy}");
   plan->callback([options, chosen] { *chosen = [options] { return RunPlan(*options); }; });
   CLI::App* check = app.add_subcommand("check", "Which policy versions would accept (or lock out) a new chain");
   check->add_option("--chain", options->chain_file, "The new chain, PEM, leaf first")->required();
