@@ -414,9 +414,11 @@ TEST_F(CliTest, ExportWritesAtomicallyAndWarnsOnStderr) {
   EXPECT_EQ(run.err, "");  // everything in this policy maps to Android
   dir_->Write("wild.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"*.example.test\"\npins = [{pin = \"" +
                                pki_->leaf_key.SpkiPin().ToString() + "\"}]\n");
-  CliRun wild = Pinion("export --to android-nsc " + File("wild.toml"));
+  // Lossy: refused unless accepted (cli_export_test.cc covers the contract).
+  EXPECT_EQ(Pinion("export --to android-nsc " + File("wild.toml")).exit_code, 2);
+  CliRun wild = Pinion("export --allow-lossy --to android-nsc " + File("wild.toml"));
   EXPECT_EQ(wild.exit_code, 0);
-  EXPECT_NE(wild.err.find("warning: *.example.test: Android has no one-label wildcard"), std::string::npos) << wild.err;
+  EXPECT_NE(wild.err.find("lossy: *.example.test: Android has no one-label wildcard"), std::string::npos) << wild.err;
   EXPECT_NE(wild.out.find("includeSubdomains=\"true\""), std::string::npos);
   // A failing export leaves the previous file as it was and no temporary file behind.
   CliRun bad = Pinion("export --to curl -o " + out + " --host nowhere.example.test " + File("policy.toml"));
@@ -428,7 +430,7 @@ TEST_F(CliTest, ExportWritesAtomicallyAndWarnsOnStderr) {
   }
   EXPECT_EQ(Pinion("export --to blackberry " + File("policy.toml")).exit_code, 2);
   EXPECT_EQ(Pinion("export --to curl /nonexistent.toml").exit_code, 2);
-  CliRun json = Pinion("export --json --to curl " + File("policy.toml"));
+  CliRun json = Pinion("export --json --allow-lossy --to curl " + File("policy.toml"));  // pins without a role
   EXPECT_EQ(json.exit_code, 0);
   EXPECT_NE(nlohmann::json::parse(json.out)["text"].get<std::string>().find("pinnedpubkey = \"sha256//"), std::string::npos);
 }

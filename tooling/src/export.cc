@@ -1,6 +1,8 @@
 #include "pinion/tooling/export.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "export_internal.h"
 #include "pinion/certificate_info.h"
@@ -34,6 +36,24 @@ Result<ExportFormat> ParseExportFormat(std::string_view name) {
     if (entry.name == name) return entry.format;
   }
   return Error(ErrorCode::kInvalidArgument, "unknown export format '" + std::string(name) + "'");
+}
+
+std::string_view ExportChangeKindName(ExportChangeKind kind) {
+  switch (kind) {
+    case ExportChangeKind::kLossy: return "lossy";
+    case ExportChangeKind::kStep: return "step";
+    case ExportChangeKind::kNote: return "note";
+  }
+  return "lossy";
+}
+
+std::string ExportChange::ToString() const {
+  return std::string(ExportChangeKindName(kind)) + ": " + (domain.empty() ? "" : domain + ": ") + reason;
+}
+
+bool ExportResult::lossy() const {
+  return std::any_of(changes.begin(), changes.end(),
+                     [](const ExportChange& change) { return change.kind == ExportChangeKind::kLossy; });
 }
 
 Result<ExportResult> ExportPolicy(const Policy& policy, ExportFormat format, const ExportOptions& options) {
@@ -106,28 +126,139 @@ std::string XmlCommentBody(const std::vector<std::string>& lines) {
 
 std::string XmlComment(const std::vector<std::string>& lines) { return "<!--" + XmlCommentBody(lines) + "-->\n"; }
 
+void Lossy(std::vector<ExportChange>& changes, const DomainRule& rule, std::string reason) {
+  changes.push_back({ExportChangeKind::kLossy, rule.host.ToString(), std::move(reason)});
+}
+void Step(std::vector<ExportChange>& changes, const DomainRule& rule, std::string reason) {
+  changes.push_back({ExportChangeKind::kStep, rule.host.ToString(), std::move(reason)});
+}
+void Note(std::vector<ExportChange>& changes, const DomainRule& rule, std::string reason) {
+  changes.push_back({ExportChangeKind::kNote, rule.host.ToString(), std::move(reason)});
+}
+
 std::vector<const PinEntry*> SpkiSha256Pins(const DomainRule& rule, std::string_view target,
-                                            std::vector<std::string>& warnings) {
+                                            std::vector<ExportChange>& changes) {
   std::vector<const PinEntry*> pins;
   for (const PinEntry& entry : rule.pins) {
     if (entry.pin.target() == PinTarget::kSpki && entry.pin.algorithm() == HashAlgorithm::kSha256) {
       pins.push_back(&entry);
     } else {
-      warnings.push_back(rule.host.ToString() + ": " + std::string(target) + " pins SHA-256 public keys only; " +
-                         entry.pin.ToString() + " is left out");
+      Lossy(changes, rule, std::string(target) + " pins SHA-256 public keys only; " + entry.pin.ToString() +
+                               " is left out, so a chain only it matches is rejected there");
     }
   }
   return pins;
 }
 
 std::string DateOnly(TimePoint time, const DomainRule& rule, std::string_view target,
-                     std::vector<std::string>& warnings) {
+                     std::vector<ExportChange>& changes) {
   std::string full = FormatUtc(time);
   if (!full.ends_with("T00:00:00Z")) {
-    warnings.push_back(rule.host.ToString() + ": " + std::string(target) +
-                       " takes a date only; expiry " + full + " is written as " + full.substr(0, 10));
+    Lossy(changes, rule, std::string(target) + " takes a date only; expiry " + full + " is written as " +
+                             full.substr(0, 10) + ", so the pins stop applying at " + full.substr(0, 10) +
+                             "T00:00:00Z (set the expiry to midnight UTC to keep it exact)");
   }
   return full.substr(0, 10);
+}
+
+void NoReports(const DomainRule& rule, std::string_view target, std::vector<ExportChange>& changes) {
+  if (rule.report_uris.empty()) return;
+  Lossy(changes, rule, std::string(target) + " sends no failure reports; report_uri is dropped");
+}
+
+void NoExpiry(const DomainRule& rule, std::string_view target, std::vector<ExportChange>& changes) {
+  if (!rule.expires || rule.on_expiry != ExpiryAction::kAllow) return;
+  Lossy(changes, rule, std::string(target) + " pins do not expire; the expiry " + FormatUtc(*rule.expires) +
+                           " (on_expiry = \"allow\") is dropped and the pins apply until the app is updated");
+}
+
+bool SameRuleMeaning(const DomainRule& a, const DomainRule& b) {
+  auto pin_set = [](const DomainRule& rule) {
+    std::vector<std::pair<std::string, PinRole>> pins;
+    for (const PinEntry& entry : rule.pins) pins.emplace_back(entry.pin.ToString(), entry.role);
+    std::sort(pins.begin(), pins.end());
+    return pins;
+  };
+  return a.mode == b.mode && a.expires == b.expires && a.on_expiry == b.on_expiry && a.report_uris == b.report_uris &&
+         a.anchors.path == b.anchors.path && a.anchors.certificates_der == b.anchors.certificates_der &&
+         pin_set(a) == pin_set(b);
+}
+
+std::vector<DomainEntry> GroupByBase(const std::vector<const DomainRule*>& rules, SubdomainReach reach,
+                                     std::string_view target,
+                                     bool (*same_meaning)(const DomainRule&, const DomainRule&),
+                                     std::vector<ExportChange>& changes) {
+  std::vector<DomainEntry> entries;
+  for (const DomainRule* rule : rules) {
+    auto same_base = std::find_if(entries.begin(), entries.end(),
+                                  [&](const DomainEntry& entry) { return entry.base == rule->host.base(); });
+    if (same_base == entries.end()) {
+      entries.push_back({rule->host.base(), false, {rule}});
+    } else {
+      same_base->rules.push_back(rule);
+    }
+  }
+  std::string name(target);
+  for (DomainEntry& entry : entries) {
+    // The most specific rule claims the key: exact, then "*.", then "**.".
+    std::stable_sort(entry.rules.begin(), entry.rules.end(),
+                     [](const DomainRule* a, const DomainRule* b) { return a->host.kind() < b->host.kind(); });
+    const DomainRule& first = *entry.rules.front();
+    std::vector<const DomainRule*> kept = {&first};
+    for (std::size_t i = 1; i < entry.rules.size(); ++i) {
+      const DomainRule& other = *entry.rules[i];
+      if (same_meaning(first, other)) {
+        kept.push_back(&other);
+      } else {
+        Lossy(changes, other, "left out: " + name + " has one entry per name and " + first.host.ToString() +
+                                  " (with other pins or settings) already takes " + entry.base +
+                                  "; the names only this rule covers are not pinned by it there");
+      }
+    }
+    entry.rules = kept;
+    const DomainRule* exact = nullptr;
+    const DomainRule* wildcard = nullptr;
+    const DomainRule* subtree = nullptr;
+    for (const DomainRule* rule : kept) {
+      switch (rule->host.kind()) {
+        case HostPatternKind::kExact: exact = rule; break;
+        case HostPatternKind::kWildcard: wildcard = rule; break;
+        case HostPatternKind::kSubtree: subtree = rule; break;
+      }
+    }
+    entry.include_subdomains = wildcard != nullptr || subtree != nullptr;
+    if (!entry.include_subdomains) continue;
+    if (exact == nullptr && subtree == nullptr) {
+      Lossy(changes, *wildcard, name + " has no one-label wildcard; the entry for " + entry.base +
+                                    " also pins " + entry.base + " itself");
+    }
+    switch (reach) {
+      case SubdomainReach::kOneLabel:
+        if (subtree != nullptr) {
+          Lossy(changes, *subtree, name + "'s include-subdomains flag reaches names one label below " + entry.base +
+                                       " only; deeper names are not pinned there");
+        }
+        break;
+      case SubdomainReach::kAllLevels:
+        if (subtree == nullptr) {
+          Lossy(changes, *wildcard, name + " has no one-label wildcard; the entry for " + entry.base +
+                                        " also pins names more than one label below it");
+        }
+        break;
+    }
+  }
+  return entries;
+}
+
+Error NothingExpressible(std::string_view target, const std::vector<ExportChange>& changes) {
+  std::string message = "no domain of the policy can be expressed for " + std::string(target);
+  std::string separator = ": ";
+  for (const ExportChange& change : changes) {
+    if (change.kind != ExportChangeKind::kLossy || change.reason.find("left out") == std::string::npos) continue;
+    message += separator + change.domain + " " + change.reason;
+    separator = "; ";
+  }
+  return Error(ErrorCode::kInvalidArgument, message);
 }
 
 Result<const DomainRule*> SelectRule(const Policy& policy, const ExportOptions& options, std::string_view target) {

@@ -16,36 +16,39 @@ Result<ExportResult> ExportAndroidNsc(const Policy& policy, const ExportOptions&
   declaration.append_attribute("encoding") = "utf-8";
   pugi::xml_node config = document.append_child("network-security-config");
   int exported = 0, anchors_index = 0;
+  std::vector<const DomainRule*> candidates;
   for (const DomainRule& rule : policy.rules()) {
-    std::string host = rule.host.ToString();
     if (rule.mode == EnforcementMode::kReportOnly) {
-      result.warnings.push_back(host + ": Android cannot report without enforcing; the domain is left out "
-                                       "(enforcing a report-only rule could lock users out)");
+      Lossy(result.changes, rule, "left out (unpinned on Android): Android cannot report without enforcing, and "
+                                  "enforcing a report-only rule could lock users out");
       continue;
     }
     if (IsIpLiteral(rule.host.base())) {
-      result.warnings.push_back(host + ": Android's domain-config names DNS domains; the IP rule is left out");
+      Lossy(result.changes, rule, "left out (unpinned on Android): domain-config names DNS domains only");
       continue;
     }
-    std::vector<const PinEntry*> pins = SpkiSha256Pins(rule, "Android", result.warnings);
+    candidates.push_back(&rule);
+  }
+  for (const DomainEntry& group :
+       GroupByBase(candidates, SubdomainReach::kAllLevels, "Android", SameRuleMeaning, result.changes)) {
+    const DomainRule& rule = *group.rules.front();
+    std::vector<ExportChange> rule_changes;
+    std::vector<const PinEntry*> pins = SpkiSha256Pins(rule, "Android", rule_changes);
     if (pins.empty()) {
-      result.warnings.push_back(host + ": no pin Android can express; the domain is left out");
+      Lossy(result.changes, rule, "left out (unpinned on Android): no pin Android can express");
       continue;
     }
+    result.changes.insert(result.changes.end(), rule_changes.begin(), rule_changes.end());
+    NoReports(rule, "Android", result.changes);
     pugi::xml_node domain_config = config.append_child("domain-config");
     pugi::xml_node domain = domain_config.append_child("domain");
-    bool subdomains = rule.host.kind() != HostPatternKind::kExact;
-    if (rule.host.kind() == HostPatternKind::kWildcard) {
-      result.warnings.push_back(host + ": Android has no one-label wildcard; exported as includeSubdomains, "
-                                       "which also pins " + rule.host.base() + " itself and deeper names");
-    }
-    domain.append_attribute("includeSubdomains") = subdomains ? "true" : "false";
-    domain.text() = rule.host.base().c_str();
+    domain.append_attribute("includeSubdomains") = group.include_subdomains ? "true" : "false";
+    domain.text() = group.base.c_str();
     pugi::xml_node pin_set = domain_config.append_child("pin-set");
     // Android stops enforcing after `expiration`; on_expiry = "enforce" means
     // never stop, which is a pin-set without expiration.
     if (rule.expires && rule.on_expiry == ExpiryAction::kAllow) {
-      pin_set.append_attribute("expiration") = DateOnly(*rule.expires, rule, "Android", result.warnings).c_str();
+      pin_set.append_attribute("expiration") = DateOnly(*rule.expires, rule, "Android", result.changes).c_str();
     }
     for (const PinEntry* entry : pins) {
       if (!entry->label.empty()) pin_set.append_child(pugi::node_comment).set_value((" " + entry->label + " ").c_str());
@@ -57,12 +60,12 @@ Result<ExportResult> ExportAndroidNsc(const Policy& policy, const ExportOptions&
       std::string resource = "pinion_anchors_" + std::to_string(anchors_index++);
       pugi::xml_node anchors = domain_config.append_child("trust-anchors");
       anchors.append_child("certificates").append_attribute("src") = ("@raw/" + resource).c_str();
-      result.warnings.push_back(host + ": copy the anchors bundle " + rule.anchors.path + " to res/raw/" +
-                                resource + ".pem; only it is trusted for this domain");
+      Step(result.changes, rule, "copy the anchors bundle " + rule.anchors.path + " to res/raw/" + resource +
+                                     ".pem; only it is trusted for this domain");
     }
     ++exported;
   }
-  if (exported == 0) return Error(ErrorCode::kInvalidArgument, "no domain of the policy can be expressed for Android");
+  if (exported == 0) return NothingExpressible("Android", result.changes);
   std::ostringstream xml;
   document.save(xml, "    ", pugi::format_default, pugi::encoding_utf8);
   std::string text = xml.str();

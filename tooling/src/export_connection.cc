@@ -12,20 +12,45 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
   PINION_ASSIGN_OR_RETURN(const DomainRule* rule, SelectRule(policy, options, target));
   ExportResult result;
   std::string host = rule->host.ToString();
-  std::vector<const PinEntry*> pins = SpkiSha256Pins(*rule, target, result.warnings);
-  if (pins.empty()) return Error(ErrorCode::kInvalidArgument, host + ": no pin " + std::string(target) + " can express");
+  std::string name(target);
+  std::vector<const PinEntry*> pins = SpkiSha256Pins(*rule, target, result.changes);
+  if (pins.empty()) return Error(ErrorCode::kInvalidArgument, host + ": no pin " + name + " can express");
   if (format != ExportFormat::kHpkp) {
-    // curl and Envoy compare the leaf's key only.
-    bool non_leaf = std::any_of(pins.begin(), pins.end(), [](const PinEntry* e) { return e->role != PinRole::kLeaf; });
-    if (non_leaf) {
-      result.warnings.push_back(host + ": " + std::string(target) +
-                                " checks the leaf key only; pins not marked role = \"leaf\" match only if they "
-                                "are the server's own key (a CA pin never matches)");
+    // curl (--pinnedpubkey) and Envoy (verify_certificate_spki) compare the
+    // leaf's key only. A CA pin can never match there; keeping it would only
+    // hide that the rule's other pins are all that is left.
+    std::vector<const PinEntry*> leaf_pins;
+    for (const PinEntry* entry : pins) {
+      if (entry->role == PinRole::kCa) {
+        Lossy(result.changes, *rule, name + " checks the leaf key only; the CA pin " + entry->pin.ToString() +
+                                         " can never match there and is left out");
+      } else {
+        if (entry->role == PinRole::kUnspecified) {
+          Lossy(result.changes, *rule, name + " checks the leaf key only; " + entry->pin.ToString() +
+                                           " has no role, so if it is a CA key it never matches there (set "
+                                           "role = \"leaf\" once you know it is the server's key)");
+        }
+        leaf_pins.push_back(entry);
+      }
     }
+    if (leaf_pins.empty()) {
+      return Error(ErrorCode::kInvalidArgument,
+                   host + ": every pin of the rule is a CA pin, and " + name +
+                       " compares the leaf's key only, so the output could never accept a chain (curl would fail "
+                       "every transfer with exit 90); export the leaf keys' pins for " + name +
+                       ", or use a target that checks the whole chain");
+    }
+    pins = std::move(leaf_pins);
     if (rule->mode == EnforcementMode::kReportOnly) {
-      result.warnings.push_back(host + ": " + std::string(target) + " cannot report without enforcing; the pins are enforced");
+      Lossy(result.changes, *rule, name + " cannot report without enforcing; the report-only pins are enforced, "
+                                          "which can reject chains the policy only reports");
     }
-    if (rule->expires) result.warnings.push_back(host + ": " + std::string(target) + " pins do not expire");
+    NoExpiry(*rule, name, result.changes);
+    NoReports(*rule, name, result.changes);
+    if (!rule->anchors.use_system()) {
+      Lossy(result.changes, *rule, name + " output names no trust anchors; give it " + rule->anchors.path +
+                                       " yourself (curl --cacert, Envoy trusted_ca) or it validates with its default store");
+    }
   }
   std::vector<std::string> header = HeaderLines(policy, options);
   std::vector<Pin> values;
@@ -51,18 +76,28 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
       if (rule->expires) {
         max_age = std::max<std::int64_t>(0, (*rule->expires - options.now).count());
       } else {
-        result.warnings.push_back(host + ": no expiry in the policy; max-age is 60 days");
+        Note(result.changes, *rule, "no expiry in the policy; max-age is 60 days, renewed by every response");
+      }
+      if (rule->expires && rule->on_expiry == ExpiryAction::kEnforce) {
+        Lossy(result.changes, *rule, "HPKP pins lapse at max-age, so after the expiry browsers stop checking where "
+                                     "the policy (on_expiry = \"enforce\") keeps enforcing");
+      }
+      if (rule->report_uris.size() > 1) {
+        Lossy(result.changes, *rule, "HPKP takes one report-uri; only " + rule->report_uris.front() + " is kept");
+      }
+      if (!rule->anchors.use_system()) {
+        Lossy(result.changes, *rule, "HPKP cannot replace trust anchors; browsers validate with their own store");
       }
       std::string value;
       for (const PinEntry* entry : pins) value += "pin-sha256=\"" + entry->pin.Base64() + "\"; ";
       value += "max-age=" + std::to_string(max_age);
       if (rule->host.include_subdomains()) value += "; includeSubDomains";
       if (!rule->report_uris.empty()) value += "; report-uri=\"" + rule->report_uris.front() + "\"";
-      std::string name = rule->mode == EnforcementMode::kReportOnly ? "Public-Key-Pins-Report-Only" : "Public-Key-Pins";
+      std::string header_name = rule->mode == EnforcementMode::kReportOnly ? "Public-Key-Pins-Report-Only" : "Public-Key-Pins";
       header.insert(header.begin(), "DEPRECATED: browsers no longer honour HPKP (RFC 7469); use this header for "
                                     "legacy clients and to collect reports only.");
-      result.text = LineComment(header, "# ") + name + ": " + value + "\n";
-      result.warnings.push_back("HPKP is deprecated and ignored by current browsers");
+      result.text = LineComment(header, "# ") + header_name + ": " + value + "\n";
+      Note(result.changes, *rule, "HPKP is deprecated and ignored by current browsers");
     }
   }
   return result;

@@ -1,15 +1,21 @@
 // pinion/tooling/export.h — one policy, every platform.
 //
 //   auto out = pinion::tooling::ExportPolicy(*policy, pinion::tooling::ExportFormat::kAndroidNsc, {});
-//   for (const auto& w : out->warnings) std::cerr << "warning: " << w << "\n";
+//   if (!out) return out.error();               // nothing the target can use at all
+//   for (const auto& c : out->changes) std::cerr << c.ToString() << "\n";
+//   if (out->lossy() && !user_accepted_changes) return refuse();
 //   std::cout << out->text;
 //
-// Every output opens with a comment carrying the policy version, each domain's
-// expiry and each pin's label. Whatever a target cannot express (expiry,
-// report-only, one-label wildcards, certificate or SHA-384 pins, anchors …) is
-// said in `warnings` rather than silently dropped; a domain that cannot be
-// exported safely (e.g. report-only where the target can only enforce) is left
-// out, with a warning.
+// An export either means exactly what the policy means — the target accepts
+// the same chains for the same hosts, enforces and reports the same way and
+// stops at the same expiry — or every difference is listed in `changes` as a
+// kLossy ExportChange naming the domain and the reason. A domain the target
+// cannot express without a lock-out risk (report-only where the target can
+// only enforce, leaf and CA pins on iOS, fewer pins than TrustKit requires)
+// is left out of the output (so it is unpinned there), which is itself a
+// lossy change. ExportPolicy fails when the output could never accept the
+// policy's chains (curl or Envoy with only CA pins) or holds no domain.
+// docs/EXPORT.md lists, per format, what is exact, lossy and refused.
 #ifndef PINION_TOOLING_EXPORT_H_
 #define PINION_TOOLING_EXPORT_H_
 
@@ -50,13 +56,44 @@ struct ExportOptions {
   std::string cpp_namespace = "pinion_generated";  // cpp
 };
 
+// ExportChangeKind says what a difference between output and policy means.
+enum class ExportChangeKind {
+  // The output accepts or rejects other chains than the policy, covers other
+  // hosts, enforces or reports differently, or expires at another time (or
+  // never). A caller must not ship it unless the user accepted the change
+  // (`pinion export --allow-lossy`).
+  kLossy,
+  // The output is exact once the user does what the reason says (copy the
+  // anchors bundle it names); if the step is skipped the app fails to build.
+  kStep,
+  // Nothing the target accepts or rejects differs (e.g. HPKP is deprecated).
+  kNote,
+};
+// ExportChangeKindName: "lossy", "step", "note" (the --json `kind`).
+std::string_view ExportChangeKindName(ExportChangeKind kind);
+
+// ExportChange is one difference between the output and the policy.
+struct ExportChange {
+  ExportChangeKind kind = ExportChangeKind::kLossy;
+  std::string domain;  // the rule's host pattern ("**.example.com"); empty when the change is not about one rule
+  std::string reason;  // human text, unstable
+  // ToString: "lossy: HOST: reason" (the form `pinion export` prints on stderr).
+  std::string ToString() const;
+  friend bool operator==(const ExportChange&, const ExportChange&) = default;
+};
+
 struct ExportResult {
   std::string text;
-  std::vector<std::string> warnings;
+  std::vector<ExportChange> changes;
+  // lossy: some change is kLossy, so the output does not mean what the policy means.
+  bool lossy() const;
 };
 
 // ExportPolicy renders `policy` for `format`. Fails (kInvalidArgument) when
-// nothing at all can be exported, or --host is missing or matches no rule.
+// nothing at all can be exported, when the output could never accept the
+// policy's chains (even a lossy export would lock every user out), or when
+// --host is missing or matches no rule. Lossy output is returned, with its
+// changes: refusing it is the caller's decision (see ExportResult::lossy).
 Result<ExportResult> ExportPolicy(const Policy& policy, ExportFormat format, const ExportOptions& options);
 
 }  // namespace pinion::tooling
