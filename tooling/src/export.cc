@@ -250,6 +250,10 @@ std::vector<DomainEntry> GroupByBase(const std::vector<const DomainRule*>& rules
   return entries;
 }
 
+std::string LeftOut(std::string_view target) {
+  return "left out (" + std::string(target) + " leaves its hosts unpinned, or pinned by a broader entry): ";
+}
+
 Error NothingExpressible(std::string_view target, const std::vector<ExportChange>& changes) {
   std::string message = "no domain of the policy can be expressed for " + std::string(target);
   std::string separator = ": ";

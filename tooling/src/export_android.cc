@@ -19,12 +19,12 @@ Result<ExportResult> ExportAndroidNsc(const Policy& policy, const ExportOptions&
   std::vector<const DomainRule*> candidates;
   for (const DomainRule& rule : policy.rules()) {
     if (rule.mode == EnforcementMode::kReportOnly) {
-      Lossy(result.changes, rule, "left out (unpinned on Android): Android cannot report without enforcing, and "
+      Lossy(result.changes, rule, LeftOut("Android") + "Android cannot report without enforcing, and "
                                   "enforcing a report-only rule could lock users out");
       continue;
     }
     if (IsIpLiteral(rule.host.base())) {
-      Lossy(result.changes, rule, "left out (unpinned on Android): domain-config names DNS domains only");
+      Lossy(result.changes, rule, LeftOut("Android") + "domain-config names DNS domains only");
       continue;
     }
     candidates.push_back(&rule);
@@ -35,7 +35,7 @@ Result<ExportResult> ExportAndroidNsc(const Policy& policy, const ExportOptions&
     std::vector<ExportChange> rule_changes;
     std::vector<const PinEntry*> pins = SpkiSha256Pins(rule, "Android", rule_changes);
     if (pins.empty()) {
-      Lossy(result.changes, rule, "left out (unpinned on Android): no pin Android can express");
+      Lossy(result.changes, rule, LeftOut("Android") + "no pin Android can express");
       continue;
     }
     result.changes.insert(result.changes.end(), rule_changes.begin(), rule_changes.end());

@@ -79,13 +79,13 @@ void IosDomain(PlistDict& domains, const DomainEntry& group, std::vector<ExportC
   std::vector<ExportChange> rule_changes;
   std::vector<const PinEntry*> pins = SpkiSha256Pins(rule, "iOS", rule_changes);
   if (pins.empty()) {
-    Lossy(changes, rule, "left out (unpinned on iOS): no pin iOS can express");
+    Lossy(changes, rule, LeftOut("iOS") + "no pin iOS can express");
     return;
   }
   std::string why_not;
   std::optional<std::string> list = AtsList(pins, why_not);
   if (!list) {
-    Lossy(changes, rule, "left out (unpinned on iOS): " + why_not);
+    Lossy(changes, rule, LeftOut("iOS") + why_not);
     return;
   }
   changes.insert(changes.end(), rule_changes.begin(), rule_changes.end());
@@ -142,18 +142,18 @@ void TrustKitDomain(PlistDict& domains, const DomainEntry& group, std::vector<Ex
   // Each check below is one of TrustKit's start-up rules: a domain that broke
   // one would make TrustKit raise when the app starts, for every domain.
   if (!TrustKitKnowsRegistry(group.base)) {
-    Lossy(changes, rule, "left out (unpinned with TrustKit): TrustKit refuses at start-up a domain that is not "
+    Lossy(changes, rule, LeftOut("TrustKit") + "TrustKit refuses at start-up a domain that is not "
                          "under a suffix of the Public Suffix List");
     return;
   }
   if (group.include_subdomains && IsPublicSuffix(group.base)) {
-    Lossy(changes, rule, "left out (unpinned with TrustKit): TrustKit refuses TSKIncludeSubdomains on a public suffix");
+    Lossy(changes, rule, LeftOut("TrustKit") + "TrustKit refuses TSKIncludeSubdomains on a public suffix");
     return;
   }
   // Pins are unique in a policy, so the count is of distinct hashes as TrustKit counts them.
   std::size_t required = rule.mode == EnforcementMode::kEnforce ? 2 : 1;
   if (pins.size() < required) {
-    Lossy(changes, rule, "left out (unpinned with TrustKit): TrustKit refuses at start-up " +
+    Lossy(changes, rule, LeftOut("TrustKit") + "TrustKit refuses at start-up " +
                              std::string(required == 2 ? "an enforcing domain with fewer than two SHA-256 key pins "
                                                          "(it requires a backup pin)"
                                                        : "a domain without a SHA-256 key pin") +
@@ -224,11 +224,11 @@ Result<ExportResult> ExportApple(const Policy& policy, const ExportOptions& opti
   std::vector<const DomainRule*> candidates;
   for (const DomainRule& rule : policy.rules()) {
     if (IsIpLiteral(rule.host.base())) {
-      Lossy(result.changes, rule, "left out (unpinned on " + std::string(target) + "): IP address rules cannot be expressed");
+      Lossy(result.changes, rule, LeftOut(target) + "IP address rules cannot be expressed");
       continue;
     }
     if (!trustkit && rule.mode == EnforcementMode::kReportOnly) {
-      Lossy(result.changes, rule, "left out (unpinned on iOS): App Transport Security cannot report without "
+      Lossy(result.changes, rule, LeftOut("iOS") + "App Transport Security cannot report without "
                                   "enforcing, and enforcing a report-only rule could lock users out");
       continue;
     }

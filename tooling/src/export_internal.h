@@ -62,6 +62,9 @@ std::vector<DomainEntry> GroupByBase(const std::vector<const DomainRule*>& rules
                                      std::vector<ExportChange>& changes);
 // SameRuleMeaning: the rules differ at most in host and labels.
 bool SameRuleMeaning(const DomainRule& a, const DomainRule& b);
+// LeftOut opens the reason of a rule left out of a `target` output: "left
+// out (…): " — its hosts are then unpinned there, or fall under a broader entry.
+std::string LeftOut(std::string_view target);
 // NothingExpressible is the error for an output without any domain; its
 // message carries each left-out domain's reason, which would be lost otherwise.
 Error NothingExpressible(std::string_view target, const std::vector<ExportChange>& changes);

@@ -69,14 +69,14 @@ Result<ExportResult> ExportOkHttp(const Policy& policy, const ExportOptions& opt
   std::vector<Exported> exported;
   for (const DomainRule& rule : policy.rules()) {
     if (rule.mode == EnforcementMode::kReportOnly) {
-      Lossy(result.changes, rule, "left out (unpinned with OkHttp): CertificatePinner only enforces, and enforcing "
+      Lossy(result.changes, rule, LeftOut("OkHttp") + "CertificatePinner only enforces, and enforcing "
                                   "a report-only rule could lock users out");
       continue;
     }
     std::vector<ExportChange> rule_changes;
     std::vector<const PinEntry*> pins = SpkiSha256Pins(rule, "OkHttp", rule_changes);
     if (pins.empty()) {
-      Lossy(result.changes, rule, "left out (unpinned with OkHttp): no pin OkHttp can express");
+      Lossy(result.changes, rule, LeftOut("OkHttp") + "no pin OkHttp can express");
       continue;
     }
     result.changes.insert(result.changes.end(), rule_changes.begin(), rule_changes.end());
