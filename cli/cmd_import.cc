@@ -49,19 +49,6 @@ void PrintChanges(const std::vector<tooling::ImportChange>& changes) {
   }
 }
 
-// FailImport reports an error as the shared Fail() (cli/output.h) does: on
-// stderr, and with --json as {"error": {...}} on stdout.
-int FailImport(const Error& error, std::string_view hint, bool json, int exit_code = kExitUsage) {
-  PrintError(error, json ? std::string_view() : hint);
-  if (json) {
-    nlohmann::json body = ErrorJson(error);
-    body["hint"] = hint.empty() ? nlohmann::json() : nlohmann::json(hint);
-    body["exit_code"] = exit_code;
-    std::cout << nlohmann::json{{"error", body}}.dump(2) << "\n";
-  }
-  return exit_code;
-}
-
 // Refuse reports a lossy import the user did not accept: as Fail() does, plus
 // the list of changes (the same shape as `pinion export`'s refusal).
 int Refuse(const ImportCliOptions& options, const std::vector<tooling::ImportChange>& changes) {
@@ -85,30 +72,30 @@ int Refuse(const ImportCliOptions& options, const std::vector<tooling::ImportCha
 
 int Run(const ImportCliOptions& options) {
   auto format = tooling::ParseImportFormat(options.format);
-  if (!format) return FailImport(format.error(), "See `pinion import --help` for the formats.", options.json);
+  if (!format) return Fail(format.error(), "See `pinion import --help` for the formats.", options.json);
   auto text = ReadText(options.input);
-  if (!text) return FailImport(text.error(), "Nothing was written.", options.json);
+  if (!text) return Fail(text.error(), "Nothing was written.", options.json);
   tooling::ImportOptions import{.source_name = options.input, .version = options.version, .host = options.host};
   if (*format == tooling::ImportFormat::kChromium) {
     if (options.pins_file.empty()) {
-      return FailImport(Error(ErrorCode::kInvalidArgument,
+      return Fail(Error(ErrorCode::kInvalidArgument,
                         "Chromium's JSON names its keys; give Chromium's pins file "
                         "(transport_security_state_static.pins) with --pins")
                       .WithField("--pins"),
                   "Nothing was written.", options.json);
     }
     auto pins = ReadText(options.pins_file);
-    if (!pins) return FailImport(pins.error(), "Nothing was written.", options.json);
+    if (!pins) return Fail(pins.error(), "Nothing was written.", options.json);
     import.chromium_pins = std::move(*pins);
   }
   auto result = tooling::ImportPolicy(*text, *format, import);
-  if (!result) return FailImport(result.error(), "Nothing was written.", options.json);
+  if (!result) return Fail(result.error(), "Nothing was written.", options.json);
   PrintChanges(result->changes);
   if (result->lossy() && !options.allow_lossy) return Refuse(options, result->changes);
   std::string policy = options.output_format == "json" ? PolicyToJson(*result->policy) : PolicyToToml(*result->policy);
   if (!options.output.empty()) {
     if (auto written = WriteFileAtomically(options.output, policy); !written) {
-      return FailImport(written.error(), "The previous file, if any, is unchanged.", options.json);
+      return Fail(written.error(), "The previous file, if any, is unchanged.", options.json, kExitOutput);
     }
   }
   if (options.json) {

@@ -151,6 +151,14 @@ TEST(CliImportTest, TrustKitBinaryPlistFromPlistutil) {
   EXPECT_NE(policy.find(kB.ToString()), std::string::npos) << policy;
 }
 
+TEST(CliImportTest, AnOutputThatCannotBeWrittenExitsFour) {
+  TempDir dir;
+  auto input = dir.Write("Pins.kt", "CertificatePinner.Builder().add(\"a.example.com\", \"" + kA.ToString() + "\").build()\n");
+  CliRun to_missing_dir = Pinion("import --json --from okhttp " + input.string() + " -o " + (dir.path() / "no" / "pins.toml").string());
+  EXPECT_EQ(to_missing_dir.exit_code, 4) << to_missing_dir.err;
+  EXPECT_EQ(nlohmann::json::parse(to_missing_dir.out)["error"]["exit_code"], 4);
+}
+
 TEST(CliImportTest, UnreadableInputAndUnknownFormatAreUsageErrors) {
   CliRun missing = Pinion("import --json --from okhttp /nonexistent/Pins.kt");
   EXPECT_EQ(missing.exit_code, 2);
