@@ -1,5 +1,9 @@
 // pinion check HOST[:PORT] --policy FILE — a real handshake (or a chain file)
 // judged by normal validation first, then by the policy's pins.
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -8,7 +12,9 @@
 #include "pinion/host_pattern.h"
 #include "pinion/openssl/enforcer.h"
 #include "pinion/pin_source.h"
+#include "pinion/curl/report_uploader.h"
 #include "pinion/policy_loader.h"
+#include "pinion/reporter.h"
 #include "tls_client.h"
 
 namespace pinion::cli {
@@ -22,6 +28,9 @@ struct CheckOptions {
   std::string chain_file;
   std::string at;
   std::string debug_proxy_ca;
+  std::string report_to;
+  std::string report_ca_file;
+  std::string report_spool;
   double timeout_seconds = 10;
   bool json = false;
 };
@@ -33,7 +42,31 @@ struct Outcome {
   std::optional<Error> error;       // TLS, validation or network error (exit 3)
   std::shared_ptr<const Verdict> verdict;  // may come with an error: information only
   std::string handshake;            // "completed" | "failed" | "" (no handshake: chain mode, no connection)
+  ConnectProblem problem = ConnectProblem::kNone;  // why the connection failed, when it did
+  std::optional<nlohmann::json> report;            // with --report-to: what happened to the report
 };
+
+// ReportExitCode: a check whose failure report could not be delivered did
+// not do what was asked; a pin failure (1) still says more than that.
+int ReportExitCode(const Outcome& outcome, int code) {
+  if (!outcome.report || code != kExitOk) return code;
+  return (*outcome.report)["delivered"].get<bool>() || (*outcome.report)["sent"] == false ? code : kExitTlsFailure;
+}
+
+void PrintReportStatus(const nlohmann::json& report) {
+  if (report["sent"] == false) {
+    std::cout << "report: not sent (" << report["outcome"].get<std::string>() << ")\n";
+  } else if (report["delivered"].get<bool>()) {
+    std::cout << "report: " << Style("delivered", Tone::kGood) << " to " << report["to"].get<std::string>() << "\n";
+  } else {
+    std::cout << "report: " << Style("NOT delivered", Tone::kBad) << " to " << report["to"].get<std::string>()
+              << (report["error"].is_null() ? "" : ": " + report["error"].get<std::string>()) << "\n"
+              << "  " << (report["spooled"].get<bool>()
+                              ? "It stays in --report-spool and is sent by the next run."
+                              : "Give --report-spool DIR to keep undelivered reports for the next run.")
+              << "\n";
+  }
+}
 
 int Report(const Outcome& outcome, bool json) {
   int code = kExitOk;
@@ -47,15 +80,26 @@ int Report(const Outcome& outcome, bool json) {
     code = kExitPinFailure;
     label = "pin_failure";
   }
+  code = ReportExitCode(outcome, code);
   if (json) {
     nlohmann::json out = {{"host", outcome.target.host}, {"port", outcome.target.port},
                           {"mode", outcome.mode}, {"outcome", label}, {"exit_code", code}};
     out["handshake"] = outcome.handshake.empty() ? nlohmann::json() : nlohmann::json(outcome.handshake);
-    out["error"] = outcome.error ? ErrorJson(*outcome.error) : nlohmann::json();
+    if (outcome.error) {
+      nlohmann::json error = ErrorJson(*outcome.error);
+      error["reason"] = ConnectProblemName(outcome.problem);
+      error["hint"] = ConnectProblemHint(outcome.problem);
+      error["exit_code"] = kExitTlsFailure;
+      out["error"] = error;
+    } else {
+      out["error"] = nullptr;
+    }
     out["verdict"] = outcome.verdict ? VerdictJson(*outcome.verdict) : nlohmann::json();
+    out["report"] = outcome.report ? *outcome.report : nlohmann::json();
     std::cout << out.dump(2) << "\n";
     return code;
   }
+  if (outcome.report) PrintReportStatus(*outcome.report);
   if (outcome.error && outcome.verdict != nullptr) {
     std::cout << Style("FAILED", Tone::kBad) << " handshake failed after the pin check: " << outcome.error->ToString()
               << "\n"
@@ -65,15 +109,21 @@ int Report(const Outcome& outcome, bool json) {
               << "  " << outcome.verdict->Summary() << "\n";
     return code;
   }
+  if (outcome.error && outcome.error->code() == ErrorCode::kNetwork) {
+    std::cout << Style("FAILED", Tone::kBad) << " network error (" << ConnectProblemName(outcome.problem)
+              << "): " << outcome.error->message() << "\n  " << ConnectProblemHint(outcome.problem) << "\n";
+    return code;
+  }
   if (outcome.error && outcome.error->code() == ErrorCode::kTlsHandshake) {
     std::cout << Style("FAILED", Tone::kBad) << " handshake failed before pinning: " << outcome.error->ToString()
-              << "\n  The TLS handshake failed before a chain could be judged; pins were not consulted.\n";
+              << "\n  The TLS handshake failed before a chain could be judged; pins were not consulted.\n  "
+              << ConnectProblemHint(outcome.problem) << "\n";
     return code;
   }
   if (outcome.error) {
-    std::cout << Style("FAILED", Tone::kBad) << " before pinning: " << outcome.error->ToString() << "\n"
-              << "  Normal TLS validation (path, validity, host name) rejected the connection; "
-                 "pins were not consulted. Check --ca-file, the host name and the clock.\n";
+    std::cout << Style("FAILED", Tone::kBad) << " TLS validation rejected the chain before pinning ("
+              << ConnectProblemName(outcome.problem) << "): " << outcome.error->ToString() << "\n"
+              << "  Pins were not consulted. " << ConnectProblemHint(outcome.problem) << "\n";
     return code;
   }
   const Verdict& verdict = *outcome.verdict;
@@ -102,83 +152,171 @@ Result<std::vector<Pin>> DebugProxyPins(const std::string& file) {
   return pins;
 }
 
-int Run(const CheckOptions& options) {
-  auto target = ParseHostPort(options.target);
-  if (!target) {
-    PrintError(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.");
-    return kExitUsage;
+// ReportDelivery sends failure reports for --report-to through the library's
+// own Reporter (BuildReport, dedupe, spool) and the libcurl ReportUploader,
+// whose connections the same policy pins: what an application would send.
+class ReportDelivery {
+ public:
+  static Result<std::unique_ptr<ReportDelivery>> Create(const CheckOptions& options, PolicyStore& store) {
+    auto delivery = std::unique_ptr<ReportDelivery>(new ReportDelivery(options.report_to));
+    bool http = options.report_to.starts_with("http://");
+    if (options.report_spool.empty()) {
+      std::string pattern = (std::filesystem::temp_directory_path() / "pinion-report-XXXXXX").string();
+      if (mkdtemp(pattern.data()) == nullptr) {
+        return Error(ErrorCode::kIo, std::string("cannot create a report spool: ") + std::strerror(errno));
+      }
+      delivery->temporary_ = pattern;
+    }
+    std::filesystem::path directory = options.report_spool.empty() ? delivery->temporary_
+                                                                    : std::filesystem::path(options.report_spool);
+    PINION_ASSIGN_OR_RETURN(delivery->reporter_,
+                            Reporter::Create(directory, {.app = {.id = "pinion-cli", .version = PINION_VERSION,
+                                                                 .platform = "pinion check"},
+                                                         .allow_http = http}));
+    auto timeout = std::chrono::seconds(std::max<long>(1, static_cast<long>(options.timeout_seconds + 0.999)));
+    PINION_ASSIGN_OR_RETURN(delivery->uploader_,
+                            curl::ReportUploader::Create(*delivery->reporter_, store,
+                                                         {.timeout = timeout,
+                                                          .allow_http = http,
+                                                          .ca_file = options.report_ca_file}));
+    return delivery;
   }
+  ~ReportDelivery() {
+    uploader_.reset();
+    reporter_.reset();
+    std::error_code ignored;
+    if (!temporary_.empty()) std::filesystem::remove_all(temporary_, ignored);
+  }
+
+  // Send submits the verdict (when there is one) and delivers what is spooled.
+  nlohmann::json Send(const Verdict* verdict, bool keeps_spool) {
+    nlohmann::json out = {{"to", uri_}, {"sent", false}, {"delivered", false}, {"spooled", false}};
+    SubmitOutcome outcome = verdict != nullptr ? reporter_->Submit(*verdict) : SubmitOutcome::kNotReportable;
+    out["outcome"] = SubmitOutcomeName(outcome);
+    reporter_->Flush();
+    // Earlier runs' undelivered reports (with --report-spool) go out too.
+    curl::UploadRound round = uploader_->UploadOnce();
+    out["delivered_count"] = round.delivered;
+    if (outcome != SubmitOutcome::kQueued && round.delivered == 0 && round.failed == 0) return out;
+    out["sent"] = true;
+    out["delivered"] = round.failed == 0 && round.rejected == 0 && round.delivered > 0;
+    out["error"] = round.last_error ? nlohmann::json(round.last_error->ToString()) : nlohmann::json();
+    out["spooled"] = keeps_spool && !out["delivered"].get<bool>();
+    return out;
+  }
+
+ private:
+  explicit ReportDelivery(std::string uri) : uri_(std::move(uri)) {}
+  std::string uri_;
+  std::filesystem::path temporary_;
+  std::unique_ptr<Reporter> reporter_;
+  std::unique_ptr<curl::ReportUploader> uploader_;
+};
+
+// WithReportUri gives every rule `uri` as its only report destination, so
+// the Reporter sends there whatever the policy file says.
+Result<PolicySnapshot> WithReportUri(const PolicySnapshot& policy, const std::string& uri) {
+  std::vector<DomainRule> rules(policy->rules().begin(), policy->rules().end());
+  for (DomainRule& rule : rules) rule.report_uris = {uri};
+  return Policy::Create(policy->version(), std::move(rules), policy->enforcement_override());
+}
+
+int Run(const CheckOptions& options) {
+  const bool json = options.json;
+  auto target = ParseHostPort(options.target);
+  if (!target) return Fail(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.", json);
   // A host no policy could name (e.g. "127.1") is refused before anything runs.
   if (auto host = NormalizeHostName(target->host); !host) {
-    PrintError(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).");
-    return kExitUsage;
+    return Fail(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).",
+                json);
+  }
+  if (auto dial = ResolveConnectTo(options.connect_to, *target); !dial) {
+    return Fail(dial.error(), "Write --connect-to as ADDRESS, ADDRESS:PORT, [IPv6]:PORT or HOST:PORT:ADDRESS:PORT.",
+                json);
   }
   auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) {
-    PrintError(policy.error(), "Fix the policy file (see docs/POLICY.md); nothing was checked.");
-    return kExitUsage;
+  if (!policy) return Fail(policy.error(), "Fix the policy file (see docs/POLICY.md); nothing was checked.", json);
+  if (!options.report_to.empty()) {
+    if (!IsValidReportUri(options.report_to)) {
+      return Fail(Error(ErrorCode::kInvalidArgument, "'" + options.report_to + "' is not an http(s) URL")
+                      .WithField("--report-to"),
+                  "Give the collector's report URL, e.g. https://collector.example/v1/reports.", json);
+    }
+    auto rewritten = WithReportUri(*policy, options.report_to);
+    if (!rewritten) return Fail(rewritten.error(), "", json);
+    policy = std::move(rewritten);
+    if (options.report_to.starts_with("http://")) {
+      std::cerr << Style("warning: --report-to uses http://: the report travels unencrypted and unpinned", Tone::kWarn)
+                << "\n";
+    }
   }
   auto trust = LoadTrustStore(options.ca_file);
   if (!trust) {
-    PrintError(trust.error(), "--ca-file takes a PEM bundle of trusted root certificates.");
-    return kExitUsage;
+    return Fail(trust.error(), "--ca-file takes a PEM bundle of trusted root certificates.", json, kExitUsage);
   }
   auto proxy_pins = DebugProxyPins(options.debug_proxy_ca);
   if (!proxy_pins) {
-    PrintError(proxy_pins.error(), "--debug-proxy-ca takes a PEM file with the proxy's CA certificate.");
-    return kExitUsage;
+    return Fail(proxy_pins.error(), "--debug-proxy-ca takes a PEM file with the proxy's CA certificate.", json,
+                kExitUsage);
   }
   DebugProxyOverride debug{*proxy_pins};
   PolicyStore store(*policy);
   auto enforcer = openssl::Enforcer::Create(
       store, {.debug_override = proxy_pins->empty() ? nullptr : &debug});
-  if (!enforcer) {
-    PrintError(enforcer.error());
-    return kExitTlsFailure;
+  if (!enforcer) return Fail(enforcer.error(), "", json);
+  std::unique_ptr<ReportDelivery> delivery;
+  if (!options.report_to.empty()) {
+    auto created = ReportDelivery::Create(options, store);
+    if (!created) {
+      return Fail(created.error(), "--report-spool must be a writable directory; --report-ca-file a PEM bundle.",
+                  json, kExitUsage);
+    }
+    delivery = std::move(*created);
   }
+  auto finish = [&](Outcome& outcome) {
+    if (delivery) outcome.report = delivery->Send(outcome.verdict.get(), !options.report_spool.empty());
+    return Report(outcome, json);
+  };
   Outcome outcome{.target = *target};
 
   if (!options.chain_file.empty()) {
     outcome.mode = "chain";
     auto chain = ReadCertificatesFromFile(options.chain_file);
-    if (!chain) {
-      PrintError(chain.error(), "--chain takes a PEM file: the leaf first, then intermediates.");
-      return kExitUsage;
-    }
+    if (!chain) return Fail(chain.error(), "--chain takes a PEM file: the leaf first, then intermediates.", json);
     TimePoint at = SystemClock::Instance().Now();
     if (!options.at.empty()) {
       auto parsed = ParseTimestamp(options.at);
       if (!parsed) {
-        PrintError(parsed.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.");
-        return kExitUsage;
+        return Fail(std::move(parsed).error().WithField("--at"),
+                    "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.", json, kExitUsage);
       }
       at = *parsed;
     }
     openssl::ChainCheck check = (*enforcer)->CheckChain(*chain, target->host, target->port, at, trust->get());
     if (!check.validation) {
       outcome.error = check.validation.error();
+      outcome.problem = outcome.error->code() == ErrorCode::kHostnameMismatch ? ConnectProblem::kNameMismatch
+                                                                              : ConnectProblem::kValidation;
     } else {
       outcome.verdict = std::make_shared<Verdict>(std::move(*check.verdict));
     }
-    return Report(outcome, options.json);
+    return finish(outcome);
   }
 
   outcome.mode = "handshake";
   internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_cert_store(ctx.get(), trust->release());
-  if (auto installed = (*enforcer)->InstallOn(ctx.get()); !installed) {
-    PrintError(installed.error());
-    return kExitTlsFailure;
-  }
+  if (auto installed = (*enforcer)->InstallOn(ctx.get()); !installed) return Fail(installed.error(), "", json);
   auto result = ConnectTls({.host = target->host,
                             .port = target->port,
                             .connect_to = options.connect_to,
                             .timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000)),
                             .ctx = ctx.get(),
-                            .enforcer = enforcer->get()});
+                            .enforcer = enforcer->get(),
+                            .problem = &outcome.problem});
   if (!result) {
     outcome.error = result.error();
-    return Report(outcome, options.json);
+    return finish(outcome);
   }
   outcome.verdict = result->verdict;
   // A verdict is made when the certificate arrives, before the server has
@@ -188,15 +326,12 @@ int Run(const CheckOptions& options) {
   // the verdict kept for information.
   bool pins_refused = outcome.verdict != nullptr && !outcome.verdict->allowed();
   if (!result->handshake_ok && !pins_refused) {
-    ErrorCode code = result->verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
-                             result->verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH
-                         ? ErrorCode::kHostnameMismatch
-                     : result->verify_result != X509_V_OK                  ? ErrorCode::kChainValidation
-                                                                           : ErrorCode::kTlsHandshake;
-    outcome.error = Error(code, result->error.empty() ? "handshake failed" : result->error);
+    outcome.error = Error(ErrorCodeOf(result->problem), result->error.empty() ? "handshake failed" : result->error);
+  } else {
+    outcome.problem = ConnectProblem::kNone;
   }
   outcome.handshake = result->handshake_ok ? "completed" : "failed";
-  return Report(outcome, options.json);
+  return finish(outcome);
 }
 
 }  // namespace
@@ -208,14 +343,17 @@ CommandRunner AttachCheck(CLI::App& app) {
       "(path, validity, host name) first, then pins on the chain OpenSSL validated. With "
       "--chain, check a PEM chain offline instead, validated for HOST at --at exactly as a "
       "handshake would, so a new certificate can be tested against shipped pins before it is "
-      "deployed. Exit codes: 0 accepted (also for a host the policy does not pin), 1 pin "
-      "failure, 2 usage or configuration error, 3 TLS, validation or network error.");
+      "deployed. With --report-to, a failure is reported to a collector exactly as an "
+      "application would report it. Exit codes: 0 accepted (also for a host the policy does not pin), 1 pin "
+      "failure, 2 usage or configuration error, 3 TLS, validation or network error (or a failure report "
+      "that could not be delivered), 4 the output could not be written.");
   app.add_option("target", options->target, "HOST, HOST:PORT or [IPv6]:PORT (port 443 by default)")->required();
   app.add_option("--policy", options->policy_file, "Pin policy (TOML or JSON)")->required();
   app.add_option("--ca-file", options->ca_file,
                  "Trust only the certificates in this PEM bundle (like curl --cacert)");
   app.add_option("--connect-to", options->connect_to,
-                 "Dial this address instead of HOST (SNI, verification and pins still use HOST)");
+                 "Dial ADDRESS, ADDRESS:PORT, [IPv6]:PORT or curl's HOST:PORT:ADDRESS:PORT instead of the "
+                 "target (SNI, verification and pins still use the target's name)");
   app.add_option("--chain", options->chain_file, "Check this PEM chain (leaf first) offline instead of connecting");
   app.add_option("--at", options->at, "With --chain: validate and evaluate at this time (YYYY-MM-DD or RFC 3339)")
       ->needs("--chain");
@@ -223,7 +361,14 @@ CommandRunner AttachCheck(CLI::App& app) {
                  "DEBUGGING ONLY: let chains through this proxy CA bypass pins (loudly reported)");
   app.add_option("--timeout", options->timeout_seconds, "Connect and handshake timeout in seconds")
       ->check(CLI::Range(0.1, 600.0));
-  app.add_flag("--json", options->json, "Print JSON");
+  app.add_option("--report-to", options->report_to,
+                 "Send the failure report the library would send (pinion/RFC 7469 JSON) to this collector URL, "
+                 "through pinion's Reporter and pinned uploader");
+  app.add_option("--report-ca-file", options->report_ca_file,
+                 "Trust only this PEM bundle for the --report-to connection (default: system store)");
+  app.add_option("--report-spool", options->report_spool,
+                 "Keep undelivered reports in this directory and retry them on the next run (default: none)");
+  app.add_flag("--json", options->json, "Print JSON (errors too: {\"error\": {...}})");
   return [options] { return Run(*options); };
 }
 

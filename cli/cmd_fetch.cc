@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "output.h"
 #include "pinion/host_pattern.h"
+#include "pinion/error.h"
 #include "tls_client.h"
 
 namespace pinion::cli {
@@ -20,18 +21,19 @@ struct FetchOptions {
 
 int Run(const FetchOptions& options) {
   auto target = ParseHostPort(options.target);
-  if (!target) {
-    PrintError(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.");
-    return kExitUsage;
-  }
+  if (!target) return Fail(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.", options.json);
   if (auto host = NormalizeHostName(target->host); !host) {
-    PrintError(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).");
-    return kExitUsage;
+    return Fail(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).",
+                options.json);
+  }
+  if (auto dial = ResolveConnectTo(options.connect_to, *target); !dial) {
+    return Fail(dial.error(), "Write --connect-to as ADDRESS, ADDRESS:PORT, [IPv6]:PORT or HOST:PORT:ADDRESS:PORT.",
+                options.json);
   }
   auto store = LoadTrustStore(options.ca_file);
   if (!store) {
-    PrintError(store.error(), "--ca-file takes a PEM bundle of trusted root certificates.");
-    return kExitUsage;
+    return Fail(store.error(), "--ca-file takes a PEM bundle of trusted root certificates.", options.json,
+                kExitUsage);
   }
   internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_cert_store(ctx.get(), store->release());
@@ -39,18 +41,16 @@ int Run(const FetchOptions& options) {
   // even when it does not validate; the verdict below reports the failure.
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
 
+  ConnectProblem problem = ConnectProblem::kNone;
   auto result = ConnectTls({.host = target->host,
                             .port = target->port,
                             .connect_to = options.connect_to,
                             .timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000)),
-                            .ctx = ctx.get()});
+                            .ctx = ctx.get(),
+                            .problem = &problem});
   if (!result) {
-    if (options.json) {
-      std::cout << nlohmann::json{{"host", target->host}, {"port", target->port}, {"error", ErrorJson(result.error())}}.dump(2) << "\n";
-    } else {
-      PrintError(result.error(), "Check the host, the port and --connect-to; pinion connects with a timeout of --timeout seconds.");
-    }
-    return kExitTlsFailure;
+    return FailWith(result.error(), ConnectProblemHint(problem), options.json, ExitCodeFor(result.error().code()),
+                    {{"reason", ConnectProblemName(problem)}});
   }
   // The verify callback lets every chain through so that it can be shown; the
   // validated chain counts only when the server also completed the handshake
@@ -66,19 +66,30 @@ int Run(const FetchOptions& options) {
                           {"cipher", result->cipher},
                           {"handshake", result->handshake_ok ? "completed" : "failed"},
                           {"handshake_error", result->handshake_ok ? nlohmann::json() : nlohmann::json(result->error)},
+                          {"problem", validated ? nlohmann::json() : nlohmann::json(ConnectProblemName(result->problem))},
+                          {"hint", validated ? nlohmann::json() : nlohmann::json(ConnectProblemHint(result->problem))},
                           {"validated", validated},
                           {"validation", validation},
                           {"served_chain", ChainJson(result->served_chain)}};
     out["validated_chain"] = validated ? ChainJson(result->validated_chain) : nlohmann::json::array();
+    if (!validated) {
+      nlohmann::json error = ErrorJson(Error(ErrorCodeOf(result->problem), validation));
+      error["reason"] = ConnectProblemName(result->problem);
+      error["hint"] = ConnectProblemHint(result->problem);
+      error["exit_code"] = kExitTlsFailure;
+      out["error"] = error;
+    }
     std::cout << out.dump(2) << "\n";
   } else {
-    std::cout << Style(target->host + ":" + std::to_string(target->port), Tone::kBold) << "  "
+    std::cout << Style(FormatHostPort(target->host, target->port), Tone::kBold) << "  "
               << (result->handshake_ok ? result->protocol + "  " + result->cipher
                                        : Style("handshake failed: " + result->error, Tone::kBad))
               << "\n";
     std::cout << "validation: "
               << (validated ? Style("ok (path, validity and host name)", Tone::kGood) : Style(validation, Tone::kBad))
-              << "\n\n";
+              << "\n";
+    if (!validated) std::cout << "  " << ConnectProblemHint(result->problem) << "\n";
+    std::cout << "\n";
     PrintChain("Served chain (as sent by the server)", result->served_chain);
     if (validated) {
       std::cout << "\n";
@@ -99,12 +110,13 @@ CommandRunner AttachFetch(CLI::App& app) {
   app.add_option("target", options->target, "HOST, HOST:PORT or [IPv6]:PORT (port 443 by default)")
       ->required();
   app.add_option("--connect-to", options->connect_to,
-                 "Dial this address instead of HOST (SNI and verification still use HOST)");
+                 "Dial ADDRESS, ADDRESS:PORT, [IPv6]:PORT or curl's HOST:PORT:ADDRESS:PORT instead of the "
+                 "target (SNI and verification still use the target's name)");
   app.add_option("--ca-file", options->ca_file,
                  "Trust only the certificates in this PEM bundle instead of the system store");
   app.add_option("--timeout", options->timeout_seconds, "Connect and handshake timeout in seconds")
       ->check(CLI::Range(0.1, 600.0));
-  app.add_flag("--json", options->json, "Print JSON");
+  app.add_flag("--json", options->json, "Print JSON (errors too: {\"error\": {...}})");
   return [options] { return Run(*options); };
 }
 

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "output.h"
 #include "pinion/atomic_file.h"
+#include "pinion/certificate_info.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
 #include "pinion/tooling/inventory.h"
@@ -18,32 +19,71 @@ struct InventoryCliOptions {
   std::string output;
   std::string at;
   bool html = false;
+  bool json = false;
 };
+
+// InventoryJson: the same facts as the document, as data.
+nlohmann::json InventoryJson(const Policy& policy, const std::vector<PinSource>& keys) {
+  nlohmann::json domains = nlohmann::json::array();
+  for (const DomainRule& rule : policy.rules()) {
+    nlohmann::json pins = nlohmann::json::array();
+    for (const PinEntry& entry : rule.pins) {
+      nlohmann::json key;
+      for (const PinSource& source : keys) {
+        auto certificate_pin = source.CertificatePin(entry.pin.algorithm());
+        if (source.SpkiPin(entry.pin.algorithm()) == entry.pin || (certificate_pin && *certificate_pin == entry.pin)) {
+          key = {{"origin", source.origin}, {"kind", PinSourceKindName(source.kind)}, {"subject", source.subject}};
+          break;
+        }
+      }
+      pins.push_back({{"pin", entry.pin.ToString()},
+                      {"label", entry.label},
+                      {"role", entry.role == PinRole::kUnspecified ? nlohmann::json() : nlohmann::json(PinRoleName(entry.role))},
+                      {"key", key}});
+    }
+    domains.push_back({{"host", rule.host.ToString()},
+                       {"mode", EnforcementModeName(rule.mode)},
+                       {"expires", rule.expires ? nlohmann::json(FormatUtc(*rule.expires)) : nlohmann::json()},
+                       {"on_expiry", ExpiryActionName(rule.on_expiry)},
+                       {"report_uris", rule.report_uris},
+                       {"pins", pins}});
+  }
+  return domains;
+}
 
 int Run(const InventoryCliOptions& options) {
   auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) {
-    PrintError(policy.error(), "Fix the policy file first (`pinion lint`).");
-    return kExitUsage;
-  }
+  if (!policy) return Fail(policy.error(), "Fix the policy file first (`pinion lint`).", options.json);
   tooling::InventoryOptions inventory{.source_name = options.policy_file};
   if (!options.at.empty()) {
     auto at = ParseTimestamp(options.at);
-    if (!at) {
-      PrintError(at.error());
-      return kExitUsage;
-    }
+    if (!at) return Fail(std::move(at).error().WithField("--at"), "--at takes YYYY-MM-DD or RFC 3339.", options.json);
     inventory.now = *at;
   }
-  auto keys = ReadKeyFiles(options.key_files, "--keys takes certificates, public keys, private keys or CSRs.");
-  if (!keys) return kExitUsage;
+  auto keys = LoadKeyFiles(options.key_files);
+  if (!keys) {
+    return Fail(keys.error(), "--keys takes certificates, public keys, private keys or CSRs.", options.json);
+  }
   inventory.keys = std::move(*keys);
-  std::string document = options.html ? tooling::InventoryHtml(**policy, inventory) : tooling::InventoryMarkdown(**policy, inventory);
-  if (options.output.empty()) {
+  std::string document = options.html ? tooling::InventoryHtml(**policy, inventory)
+                                      : tooling::InventoryMarkdown(**policy, inventory);
+  if (!options.output.empty()) {
+    // Atomic: a full disk or a missing directory leaves no partial document behind.
+    if (Status written = WriteFileAtomically(options.output, document); !written.ok()) {
+      return Fail(written.error(), "Nothing was written: check that the -o directory exists, is writable and has space.",
+                  options.json, kExitOutput);
+    }
+  }
+  if (options.json) {
+    nlohmann::json out = {{"policy", options.policy_file},
+                          {"policy_version", (*policy)->version()},
+                          {"format", options.html ? "html" : "markdown"},
+                          {"domains", InventoryJson(**policy, inventory.keys)},
+                          {"output", options.output.empty() ? nlohmann::json() : nlohmann::json(options.output)}};
+    out["document"] = options.output.empty() ? nlohmann::json(document) : nlohmann::json();
+    std::cout << out.dump(2) << "\n";
+  } else if (options.output.empty()) {
     std::cout << document;
-  } else if (auto written = WriteFileAtomically(options.output, document); !written) {
-    PrintError(written.error());
-    return kExitUsage;
   }
   return kExitOk;
 }
@@ -59,6 +99,8 @@ CommandRunner AttachInventory(CLI::App& app) {
   app.add_option("--at", options->at, "Date the document as of this time (default now)");
   app.add_option("-o,--output", options->output, "Write to FILE atomically instead of standard output");
   app.add_flag("--html", options->html, "HTML instead of Markdown");
+  app.add_flag("--json", options->json,
+               "Print JSON: {policy, policy_version, format, output, document} (errors too: {\"error\": {...}})");
   return [options] { return Run(*options); };
 }
 

@@ -59,20 +59,16 @@ int RunKeygen(const ManifestOptions& options) {
   } else if (options.type == "p256") {
     type = SigningKeyType::kEcdsaP256;
   } else {
-    PrintError(Error(ErrorCode::kInvalidArgument, "--type must be ed25519 or p256"));
-    return kExitUsage;
+    return Fail(Error(ErrorCode::kInvalidArgument, "--type must be ed25519 or p256"), "", options.json);
   }
   std::string private_path = options.out_prefix + ".key";
   std::string public_path = options.out_prefix + ".pub";
   if (!options.force && (std::filesystem::exists(private_path) || std::filesystem::exists(public_path))) {
-    PrintError(Error(ErrorCode::kInvalidArgument, "refusing to overwrite an existing key").WithSource(private_path),
-               "Pick another --out prefix, or pass --force if you really mean to replace it.");
-    return kExitUsage;
+    return Fail(Error(ErrorCode::kInvalidArgument, "refusing to overwrite an existing key").WithSource(private_path), "Pick another --out prefix, or pass --force if you really mean to replace it.", options.json);
   }
   auto key = GenerateSigningKey(type);
   if (!key) {
-    PrintError(key.error());
-    return kExitUsage;
+    return Fail(key.error(), "", options.json);
   }
   // The private key is written owner-only from the start (umask), then atomically.
   mode_t previous = umask(077);
@@ -81,8 +77,8 @@ int RunKeygen(const ManifestOptions& options) {
   if (written.ok()) chmod(private_path.c_str(), 0600);
   if (written.ok()) written = WriteFileAtomically(public_path, key->public_pem);
   if (!written.ok()) {
-    PrintError(written.error());
-    return kExitUsage;
+    return Fail(written.error(), "Nothing usable was written: check that the --out directory exists and is writable.",
+                options.json, kExitOutput);
   }
   if (options.json) {
     std::cout << nlohmann::json{{"type", options.type}, {"keyid", key->keyid}, {"private_key", private_path},
@@ -97,16 +93,13 @@ int RunKeygen(const ManifestOptions& options) {
 int RunSign(const ManifestOptions& options) {
   auto policy = LoadPolicyFile(options.policy_file);
   if (!policy) {
-    PrintError(policy.error(), "Fix the policy file first (`pinion lint`).");
-    return kExitUsage;
+    return Fail(policy.error(), "Fix the policy file first (`pinion lint`).", options.json);
   }
   auto issued_at = TimeOption(options.issued_at, "--issued-at");
   auto expires_in = ParseDuration(options.expires_in);
   auto max_kill = ParseDuration(options.max_kill_switch);
   if (!issued_at || !expires_in || !max_kill) {
-    PrintError(!issued_at ? issued_at.error() : !expires_in ? expires_in.error() : max_kill.error(),
-               "Times are YYYY-MM-DD or RFC 3339; durations are like 30d, 12h, 90m.");
-    return kExitUsage;
+    return Fail(!issued_at ? issued_at.error() : !expires_in ? expires_in.error() : max_kill.error(), "Times are YYYY-MM-DD or RFC 3339; durations are like 30d, 12h, 90m.", options.json);
   }
   PolicySnapshot signed_policy = *policy;
   if (!options.kill_switch.empty()) {
@@ -116,67 +109,76 @@ int RunSign(const ManifestOptions& options) {
     } else if (options.kill_switch == "report-only") {
       kill_switch.mode = OverrideMode::kReportOnly;
     } else {
-      PrintError(Error(ErrorCode::kInvalidArgument, "--kill-switch must be disabled or report-only"));
-      return kExitUsage;
+      return Fail(Error(ErrorCode::kInvalidArgument, "--kill-switch must be disabled or report-only"), "", options.json);
     }
     auto until = ParseTimestamp(options.until);
     if (!until) {
-      PrintError(until.error(), "--kill-switch needs --until (YYYY-MM-DD or RFC 3339): it always ends.");
-      return kExitUsage;
+      return Fail(until.error(), "--kill-switch needs --until (YYYY-MM-DD or RFC 3339): it always ends.", options.json);
     }
     kill_switch.until = *until;
     if (kill_switch.until - *issued_at > *max_kill) {
-      PrintError(Error(ErrorCode::kKillSwitchTooLong, "--until is more than " + options.max_kill_switch +
-                                                          " after issued_at; clients would refuse the manifest"),
-                 "Choose an earlier --until, then sign a fresh kill switch if it must last longer.");
-      return kExitUsage;
+      return Fail(Error(ErrorCode::kKillSwitchTooLong, "--until is more than " + options.max_kill_switch +
+                                                          " after issued_at; clients would refuse the manifest"), "Choose an earlier --until, then sign a fresh kill switch if it must last longer.", options.json);
     }
     for (const std::string& host : options.kill_switch_hosts) {
       auto pattern = HostPattern::Parse(host, false);
       if (!pattern) {
-        PrintError(std::move(pattern).error().WithField("--kill-switch-host"));
-        return kExitUsage;
+        return Fail(std::move(pattern).error().WithField("--kill-switch-host"), "", options.json);
       }
       kill_switch.hosts.push_back(std::move(*pattern));
     }
     std::vector<DomainRule> rules((*policy)->rules().begin(), (*policy)->rules().end());
     auto with_switch = Policy::Create((*policy)->version(), std::move(rules), std::move(kill_switch));
     if (!with_switch) {
-      PrintError(with_switch.error());
-      return kExitUsage;
+      return Fail(with_switch.error(), "", options.json);
     }
     signed_policy = *with_switch;
   } else if (!options.kill_switch_hosts.empty() || !options.until.empty()) {
-    PrintError(Error(ErrorCode::kInvalidArgument, "--kill-switch-host and --until need --kill-switch"));
-    return kExitUsage;
+    return Fail(Error(ErrorCode::kInvalidArgument, "--kill-switch-host and --until need --kill-switch"), "", options.json);
   }
   ManifestTimes times{*issued_at, *issued_at + *expires_in};
   auto payload = ManifestPayloadJson(*signed_policy, times);
   if (!payload) {
-    PrintError(payload.error());
-    return kExitUsage;
+    return Fail(payload.error(), "", options.json);
   }
   std::vector<std::string> keys;
   for (const std::string& file : options.keys) {
     auto pem = ReadText(file, 64 * 1024);
     if (!pem) {
-      PrintError(pem.error(), "--key takes a private key made by `pinion manifest keygen`.");
-      return kExitUsage;
+      return Fail(pem.error(), "--key takes a private key made by `pinion manifest keygen`.", options.json);
     }
     keys.push_back(std::move(*pem));
   }
   auto envelope = SignDsse(kManifestPayloadType,
                            {reinterpret_cast<const std::uint8_t*>(payload->data()), payload->size()}, keys);
   if (!envelope) {
-    PrintError(envelope.error(), "--key takes an Ed25519 or ECDSA P-256 private key (PEM).");
-    return kExitUsage;
+    return Fail(envelope.error(), "--key takes an Ed25519 or ECDSA P-256 private key (PEM).", options.json);
   }
   std::string text = SerializeDsseEnvelope(*envelope) + "\n";
+  if (!options.output.empty()) {
+    // Atomic: a full disk or a missing directory leaves no partial manifest behind.
+    if (Status written = WriteFileAtomically(options.output, text); !written.ok()) {
+      return Fail(written.error(), "No manifest was written: check that the -o directory exists, is writable and "
+                                   "has space.",
+                  options.json, kExitOutput);
+    }
+  }
+  if (options.json) {
+    nlohmann::json keyids = nlohmann::json::array();
+    for (const DsseSignature& signature : envelope->signatures) keyids.push_back(signature.keyid);
+    nlohmann::json out = {{"version", signed_policy->version()},
+                          {"issued_at", FormatUtc(times.issued_at)},
+                          {"expires", FormatUtc(times.expires)},
+                          {"signature_keyids", keyids},
+                          {"output", options.output.empty() ? nlohmann::json() : nlohmann::json(options.output)}};
+    // The envelope itself when it went nowhere else (`| jq .manifest` gives a
+    // valid manifest: DSSE signs the payload bytes, not the JSON layout).
+    out["manifest"] = options.output.empty() ? nlohmann::json::parse(text) : nlohmann::json();
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
   if (options.output.empty()) {
     std::cout << text;
-  } else if (Status written = WriteFileAtomically(options.output, text); !written.ok()) {
-    PrintError(written.error());
-    return kExitUsage;
   } else {
     std::cerr << "signed version " << signed_policy->version() << " (" << keys.size() << " signature"
               << (keys.size() == 1 ? "" : "s") << "), expires " << FormatUtc(times.expires) << " -> "
@@ -230,16 +232,14 @@ void PrintManifest(const Manifest& manifest) {
 int RunVerify(const ManifestOptions& options) {
   auto text = ReadText(options.manifest_file, kMaxEnvelopeBytes + 1);
   if (!text) {
-    PrintError(text.error());
-    return kExitUsage;
+    return Fail(text.error(), "", options.json);
   }
   std::vector<TrustedKey> trusted;
   for (const std::string& file : options.trust) {
     auto pem = ReadText(file, 64 * 1024);
     auto key = pem ? TrustedKeyFromPem(*pem) : Result<TrustedKey>(pem.error());
     if (!key) {
-      PrintError(std::move(key).error().WithSource(file), "--trust takes a public key made by `pinion manifest keygen`.");
-      return kExitUsage;
+      return Fail(std::move(key).error().WithSource(file), "--trust takes a public key made by `pinion manifest keygen`.", options.json);
     }
     trusted.push_back(std::move(*key));
   }
@@ -247,8 +247,7 @@ int RunVerify(const ManifestOptions& options) {
   auto skew = ParseDuration(options.max_skew);
   auto max_kill = ParseDuration(options.max_kill_switch);
   if (!at || !skew || !max_kill) {
-    PrintError(!at ? at.error() : !skew ? skew.error() : max_kill.error());
-    return kExitUsage;
+    return Fail(!at ? at.error() : !skew ? skew.error() : max_kill.error(), "", options.json);
   }
   ManifestAcceptance rules{.now = *at,
                            .active_version = options.active_version,
@@ -261,7 +260,9 @@ int RunVerify(const ManifestOptions& options) {
       out["keyid"] = verified->keyid;
       out["manifest"] = ManifestJson(verified->manifest);
     } else {
-      out["error"] = {{"code", ErrorCodeName(verified.error().code())}, {"message", verified.error().ToString()}};
+      out["error"] = ErrorJson(verified.error());
+      out["error"]["hint"] = "A client would keep its active policy and record this.";
+      out["error"]["exit_code"] = kExitPinFailure;
     }
     std::cout << out.dump(2) << "\n";
     return verified ? kExitOk : kExitPinFailure;
@@ -279,13 +280,11 @@ int RunVerify(const ManifestOptions& options) {
 int RunShow(const ManifestOptions& options) {
   auto text = ReadText(options.manifest_file, kMaxEnvelopeBytes + 1);
   if (!text) {
-    PrintError(text.error());
-    return kExitUsage;
+    return Fail(text.error(), "", options.json);
   }
   auto envelope = ParseDsseEnvelope(*text);
   if (!envelope) {
-    PrintError(std::move(envelope).error().WithSource(options.manifest_file));
-    return kExitUsage;
+    return Fail(std::move(envelope).error().WithSource(options.manifest_file), "", options.json);
   }
   std::string_view payload(reinterpret_cast<const char*>(envelope->payload.data()), envelope->payload.size());
   auto manifest = ParseManifestPayload(payload, options.manifest_file);
@@ -294,7 +293,10 @@ int RunShow(const ManifestOptions& options) {
   if (options.json) {
     nlohmann::json out = {{"verified", false}, {"payload_type", envelope->payload_type}, {"signature_keyids", keyids}};
     out["manifest"] = manifest ? ManifestJson(*manifest) : nlohmann::json();
-    if (!manifest) out["error"] = manifest.error().ToString();
+    if (!manifest) {
+      out["error"] = ErrorJson(manifest.error());
+      out["error"]["exit_code"] = kExitUsage;
+    }
     std::cout << out.dump(2) << "\n";
     return manifest ? kExitOk : kExitUsage;
   }
@@ -302,8 +304,7 @@ int RunShow(const ManifestOptions& options) {
             << "  payload type " << envelope->payload_type << "\n";
   for (const auto& keyid : keyids) std::cout << "  signature keyid " << keyid.get<std::string>() << "\n";
   if (!manifest) {
-    PrintError(manifest.error());
-    return kExitUsage;
+    return Fail(manifest.error(), "", options.json);
   }
   PrintManifest(*manifest);
   return kExitOk;
@@ -342,6 +343,8 @@ CommandRunner AttachManifest(CLI::App& app) {
   sign->add_option("--max-kill-switch", options->max_kill_switch, "Longest kill switch allowed (default 30d)")
       ->capture_default_str();
   sign->add_option("-o,--output", options->output, "Write the manifest to FILE atomically (default stdout)");
+  sign->add_flag("--json", options->json,
+                 "Print JSON: {version, issued_at, expires, signature_keyids, output, manifest}");
   sign->callback([options, chosen] { *chosen = [options] { return RunSign(*options); }; });
 
   CLI::App* verify = app.add_subcommand("verify", "Check a manifest exactly as a client would");

@@ -35,15 +35,15 @@ int Run(const PinOptions& options) {
                                                             : HashAlgorithm::kSha256;
   if (algorithm != HashAlgorithm::kSha256 && format != "text" && format != "json" &&
       format != "okhttp" && format != "base64") {
-    PrintError(Error(ErrorCode::kInvalidArgument, "--format " + format + " only expresses SHA-256 pins"));
-    return kExitUsage;
+    return Fail(Error(ErrorCode::kInvalidArgument, "--format " + format + " only expresses SHA-256 pins")
+                    .WithField("--algorithm"),
+                "Use --algorithm sha256 with this --format, or --format text, json, okhttp or base64.", options.json);
   }
   std::vector<PinSource> sources;
   for (const std::string& file : options.files) {
     auto read = ReadInput(file);
     if (!read) {
-      PrintError(read.error(), "Give PEM or DER certificates, public keys, private keys or CSRs.");
-      return kExitUsage;
+      return Fail(read.error(), "Give PEM or DER certificates, public keys, private keys or CSRs.", options.json);
     }
     std::move(read->begin(), read->end(), std::back_inserter(sources));
   }
@@ -119,7 +119,7 @@ CommandRunner AttachPin(CLI::App& app) {
       ->check(CLI::IsMember({"text", "okhttp", "curl", "hpkp", "hex", "base64", "json"}));
   app.add_option("--algorithm", options->algorithm, "sha256 (default), sha384 or sha512")
       ->check(CLI::IsMember({"sha256", "sha384", "sha512"}));
-  app.add_flag("--json", options->json, "Same as --format json");
+  app.add_flag("--json", options->json, "Same as --format json (errors too: {\"error\": {...}})");
   return [options] { return Run(*options); };
 }
 

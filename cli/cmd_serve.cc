@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -26,10 +27,16 @@ struct ServeOptions {
 int RunServe(const ServeOptions& options, const CLI::App& app) {
   collector::CollectorConfig config = options.config;
   if (!options.config_file.empty()) {
+    if (std::error_code ignored; !std::filesystem::is_regular_file(options.config_file, ignored)) {
+      // Said as what it is (the loader would call it a syntax error).
+      return Fail(Error(ErrorCode::kIo, "no such file").WithSource(options.config_file).WithField("--config"),
+                  "Give --config the path of a TOML file (keys are listed in docs/COLLECTOR.md).", options.json,
+                  kExitUsage);
+    }
     auto loaded = collector::LoadCollectorConfig(options.config_file);
     if (!loaded) {
-      PrintError(loaded.error(), "fix the config file (keys are listed in docs/COLLECTOR.md)");
-      return kExitUsage;
+      return Fail(loaded.error(), "Fix the config file (keys are listed in docs/COLLECTOR.md).", options.json,
+                  kExitUsage);
     }
     // Flags given on the command line win over the file.
     collector::CollectorConfig merged = *loaded;
@@ -71,21 +78,19 @@ int RunServe(const ServeOptions& options, const CLI::App& app) {
   auto service = collector::Collector::Create(config);
   if (!service) {
     bool database = service.error().code() == ErrorCode::kDatabase;
-    PrintError(service.error(), database ? "check --db (a SQLite path or a postgresql:// URI) and that the "
-                                           "database is reachable"
-                                         : "check the options given");
-    return database ? kExitTlsFailure : kExitUsage;
+    return Fail(service.error(),
+                database ? "Check --db (a SQLite path or a postgresql:// URI) and that the database is reachable."
+                         : "Check the options given.",
+                options.json, database ? kExitTlsFailure : kExitUsage);
   }
   auto port = (*service)->Bind();
   if (!port) {
-    PrintError(port.error(), "choose another --port or --listen address");
-    return kExitTlsFailure;
+    return Fail(port.error(), "Choose another --port or --listen address.", options.json, kExitTlsFailure);
   }
   std::string scheme = config.tls_certificate.empty() ? "http" : "https";
   if (!options.port_file.empty()) {
     if (Status written = WriteFileAtomically(options.port_file, std::to_string(*port) + "\n"); !written.ok()) {
-      PrintError(written.error(), "choose a writable --port-file");
-      return kExitUsage;
+      return Fail(written.error(), "Choose a writable --port-file.", options.json, kExitOutput);
     }
   }
   if ((*service)->reads_disabled()) {
@@ -104,6 +109,8 @@ int RunServe(const ServeOptions& options, const CLI::App& app) {
     std::cout << "pinion collector listening on " << scheme << "://" << config.listen << ":" << *port
               << " (schema v" << (*service)->schema_version() << ")" << std::endl;
   }
+  // Whoever waits for the start-up line (a supervisor, a script) would wait forever.
+  if (!std::cout.good()) return kExitOutput;  // RunCli explains it (FinishOutput)
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);
@@ -153,15 +160,15 @@ CommandRunner AttachServe(CLI::App& app) {
                  "File holding the bearer token GET /v1/reports*, /v1/summary and the dashboard require. Without it "
                  "reads are open on a loopback --listen and refused (403) on any other");
   app.add_option("--port-file", options->port_file, "Write the bound port to this file once listening");
-  app.add_flag("--json", options->json, "Print the start-up line as JSON");
-  app.footer("Exit codes: 0 stopped by SIGINT/SIGTERM, 2 configuration error, 3 database or listening error.");
+  app.add_flag("--json", options->json, "Print the start-up line as JSON (errors too: {\"error\": {...}})");
+  app.footer("Exit codes: 0 stopped by SIGINT/SIGTERM, 2 configuration error, 3 database or listening error, "
+             "4 the start-up line or --port-file could not be written.");
   return [options, &app]() -> int {
     if (!options->retain.empty()) {
       auto retain = ParseDuration(options->retain);
       if (!retain || retain->count() <= 0) {
-        PrintError(retain ? Error(ErrorCode::kInvalidArgument, "--retain must be longer than 0s") : retain.error(),
-                   "give --retain as a duration like 90d");
-        return kExitUsage;
+        return Fail(retain ? Error(ErrorCode::kInvalidArgument, "--retain must be longer than 0s") : retain.error(),
+                    "Give --retain as a duration like 90d.", options->json, kExitUsage);
       }
       options->config.retain = *retain;
     }

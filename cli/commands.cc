@@ -1,6 +1,11 @@
 #include "commands.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
+
+#include "output.h"
 
 namespace pinion::cli {
 
@@ -21,19 +26,41 @@ std::span<const Command> Commands() {
   return kCommands;
 }
 
-int RunCli(int argc, char** argv) {
-  CLI::App app{"pinion — certificate and public-key pinning toolkit", "pinion"};
+namespace {
+
+// OneValuePerFlag makes every named option of `app` and of its subcommands
+// take exactly one value per occurrence: CLI11 lets a repeatable (vector)
+// option go on eating words, so `--keys a.pem policy.toml` would swallow the
+// positional policy. Done here, once, so no command can forget it.
+void OneValuePerFlag(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->nonpositional()) option->allow_extra_args(false);
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) OneValuePerFlag(*sub);
+}
+
+}  // namespace
+
+void BuildCli(CLI::App& app, CommandRunner& chosen) {
   app.set_version_flag("--version", std::string("pinion ") + PINION_VERSION);
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 accepted/ok, 1 pin failure, 2 usage or configuration error, "
-      "3 TLS, validation or network error.\nRun 'pinion COMMAND --help' for a command's options.");
-  CommandRunner chosen;
+      "Exit codes: 0 accepted/ok, 1 pin failure or findings, 2 usage or configuration error, "
+      "3 TLS, validation or network error, 4 the output could not be written.\n"
+      "With --json, errors are JSON on standard output too: {\"error\": {\"code\", \"message\", ...}}.\n"
+      "Run 'pinion COMMAND --help' for a command's options.");
   for (const Command& command : Commands()) {
     CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
     CommandRunner runner = command.attach(*sub);
     sub->callback([&chosen, runner] { chosen = runner; });
   }
+  OneValuePerFlag(app);
+}
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"pinion — certificate and public-key pinning toolkit", "pinion"};
+  CommandRunner chosen;
+  BuildCli(app, chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -43,10 +70,32 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // --json anywhere asks for machine output, also for a command line CLI11 refused.
+    bool json = false;
+    for (int i = 1; i < argc; ++i) json = json || std::string_view(argv[i]) == "--json";
+    if (json) {
+      return FinishOutput(
+          Fail(Error(ErrorCode::kInvalidArgument, e.what()), "Run 'pinion COMMAND --help' for the options.", true,
+               kExitUsage));
+    }
     app.exit(e);
     return kExitUsage;
   }
-  return chosen ? chosen() : kExitUsage;
+  int exit_code = chosen ? chosen() : kExitUsage;
+  return FinishOutput(exit_code);
+}
+
+int FinishOutput(int exit_code) {
+  // A result nobody received is not a success: a full disk or a closed pipe
+  // behind stdout turns any exit code into kExitOutput.
+  std::cout.flush();
+  errno = 0;
+  bool failed = !std::cout.good() || std::fflush(stdout) != 0 || std::ferror(stdout) != 0;
+  if (!failed) return exit_code;
+  int saved = errno;
+  std::cerr << "pinion: cannot write standard output" << (saved != 0 ? std::string(": ") + std::strerror(saved) : "")
+            << "\n  The result was not delivered; check the disk or the pipe and run the command again.\n";
+  return kExitOutput;
 }
 
 }  // namespace pinion::cli

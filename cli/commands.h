@@ -18,6 +18,7 @@ enum ExitCode : int {
   kExitPinFailure = 1,   // a pin check failed (or findings at the failing level)
   kExitUsage = 2,        // usage or configuration error
   kExitTlsFailure = 3,   // TLS, validation or network error
+  kExitOutput = 4,       // the output could not be written (disk full, closed pipe)
 };
 
 // A command registers its options on `app` and returns what runs it.
@@ -41,6 +42,15 @@ CommandRunner AttachServe(CLI::App& app);
 
 // Commands lists every subcommand, in help order.
 std::span<const Command> Commands();
+
+// FinishOutput flushes standard output and returns kExitOutput when what the
+// command printed could not be written, `exit_code` otherwise.
+int FinishOutput(int exit_code);
+
+// BuildCli registers every command of the table on `app` (the root parser);
+// the chosen command's runner lands in `chosen` after parsing. Every named
+// option takes one value per occurrence (repeat the flag for more).
+void BuildCli(CLI::App& app, CommandRunner& chosen);
 
 // RunCli parses argv and runs the chosen command; returns the exit code.
 int RunCli(int argc, char** argv);

@@ -29,12 +29,38 @@ std::string Style(std::string_view text, Tone tone);
 // PrintError writes "pinion: <error>" and a hint on what to do next to stderr.
 void PrintError(const Error& error, std::string_view hint = {});
 
+// ExitCodeFor maps an error to the documented exit code (commands.h), so the
+// same mistake exits the same way in every command: a pin mismatch is 1,
+// TLS/validation/network failures 3, everything else (usage, unreadable or
+// invalid input files) 2.
+int ExitCodeFor(ErrorCode code);
+
+// Fail reports a command's failure and returns its exit code: on stderr as
+// PrintError does, or, with `json`, as {"error": ErrorJson + "hint"} on stdout
+// (and the one-line message on stderr), so `| jq` never sees plain text.
+int Fail(const Error& error, std::string_view hint, bool json);
+int Fail(const Error& error, std::string_view hint, bool json, int exit_code);
+// FailWith also merges `details` (e.g. {"reason": "connection_refused"}) into
+// the JSON error object.
+int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details);
+
 struct HostPort {
   std::string host;
   std::uint16_t port = 443;
 };
-// ParseHostPort reads "host", "host:port", "[v6]" or "[v6]:port".
+// ParseHostPort reads "host", "host:port", "[v6]", "[v6]:port" or a bare
+// IPv6 address; `host` never keeps the brackets (kInvalidArgument otherwise).
 Result<HostPort> ParseHostPort(std::string_view text);
+// FormatHostPort writes "host:port", with brackets around an IPv6 address.
+std::string FormatHostPort(std::string_view host, std::uint16_t port);
+
+// ResolveConnectTo says where to dial for `target` given --connect-to `text`
+// (empty: the target itself): "ADDRESS" (target's port), "ADDRESS:PORT",
+// "[IPv6]:PORT", a bare IPv6 address, or curl's "HOST:PORT:ADDRESS:PORT"
+// whose HOST and PORT must be the target's or empty, and whose empty ADDRESS
+// or PORT keep the target's. kInvalidArgument (field "--connect-to") otherwise.
+// The target's name still drives SNI, verification and pins.
+Result<HostPort> ResolveConnectTo(std::string_view text, const HostPort& target);
 
 // LoadTrustStore returns a store holding only the certificates of `ca_file`,
 // or the system default store when `ca_file` is empty.
@@ -43,6 +69,8 @@ Result<internal::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_fil
 // ParseDuration reads "30d", "12h", "90m" or "45s" (kInvalidArgument otherwise).
 Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
+// LoadKeyFiles reads certificates, keys and CSRs from every file.
+Result<std::vector<PinSource>> LoadKeyFiles(const std::vector<std::string>& files);
 // ReadKeyFiles reads certificates, keys and CSRs from every file; on failure
 // it prints the error with `hint` and returns nullopt (the caller exits 2).
 std::optional<std::vector<PinSource>> ReadKeyFiles(const std::vector<std::string>& files, std::string_view hint);
@@ -51,6 +79,8 @@ std::optional<std::vector<PinSource>> ReadKeyFiles(const std::vector<std::string
 nlohmann::json CertificateJson(const std::vector<std::uint8_t>& der, std::size_t index);
 nlohmann::json ChainJson(const std::vector<std::vector<std::uint8_t>>& chain);
 nlohmann::json VerdictJson(const Verdict& verdict);
+// ErrorJson: {"code", "message", "field", "file", "line", "column"} (location
+// fields null when unknown).
 nlohmann::json ErrorJson(const Error& error);
 
 // PrintChain writes a human listing of a chain (subject, issuer, validity, key, pins).
