@@ -1,11 +1,29 @@
 // curl, envoy and hpkp: pins for one connection's leaf (curl, Envoy) or one
 // host (HPKP).
 #include <algorithm>
+#include <optional>
 
 #include "export_internal.h"
 #include "pinion/pin_formats.h"
 
 namespace pinion::tooling::internal {
+namespace {
+
+// AnchorsFile: the rule's anchors bundle as a double-quoted path (curl config
+// and YAML read the same escapes), or nullopt when the anchors are the system
+// store or have no file (inline, manifest, compiled in).
+std::optional<std::string> AnchorsFile(const DomainRule& rule) {
+  if (rule.anchors.use_system() || rule.anchors.embedded) return std::nullopt;
+  std::string quoted = "\"";
+  for (char c : rule.anchors.path) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return std::nullopt;
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+}  // namespace
 
 Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOptions& options, ExportFormat format) {
   std::string_view target = format == ExportFormat::kCurl ? "curl" : format == ExportFormat::kEnvoy ? "Envoy" : "HPKP";
@@ -47,9 +65,9 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
     }
     NoExpiry(*rule, name, result.changes);
     NoReports(*rule, name, result.changes);
-    if (!rule->anchors.use_system()) {
-      Lossy(result.changes, *rule, name + " output names no trust anchors; give it " + rule->anchors.path +
-                                       " yourself (curl --cacert, Envoy trusted_ca) or it validates with its default store");
+    if (!rule->anchors.use_system() && !AnchorsFile(*rule)) {
+      Lossy(result.changes, *rule, "the anchors are in the policy itself, not in a file " + name +
+                                       " can read; it validates with its default store unless you give it them");
     }
   }
   std::vector<std::string> header = HeaderLines(policy, options);
@@ -59,6 +77,8 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
     case ExportFormat::kCurl:
       // A curl config file (curl -K FILE); `pinion pin --format curl` gives the bare string.
       result.text = LineComment(header, "# ") + "pinnedpubkey = \"" + *FormatCurlPinList(values) + "\"\n";
+      // The rule's anchors replace the trust store, as --cacert does.
+      if (auto anchors = AnchorsFile(*rule)) result.text += "cacert = " + *anchors + "\n";
       break;
     case ExportFormat::kEnvoy: {
       std::string yaml = LineComment(header, "# ") +
@@ -67,6 +87,12 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
       for (const PinEntry* entry : pins) {
         yaml += "    - \"" + entry->pin.Base64() + "\"" +
                 (entry->label.empty() ? "" : "  # " + CommentText(entry->label)) + "\n";
+      }
+      if (auto anchors = AnchorsFile(*rule)) {
+        yaml += "    trusted_ca:\n      filename: " + *anchors + "\n";
+      } else if (rule->anchors.use_system()) {
+        Step(result.changes, *rule, "the fragment names no trusted_ca: add your system's CA bundle so that Envoy "
+                                    "validates the chain before the pins, as pinion does");
       }
       result.text = yaml;
       break;

@@ -500,6 +500,31 @@ TEST_F(ExportTest, CurlAndEnvoyRefuseRulesWithOnlyCaPins) {
   EXPECT_NE(legit.exit_code, 60) << legit.output;
 }
 
+TEST_F(ExportTest, CurlConfigCarriesTheRulesAnchorsFile) {
+  // The rule trusts only the legitimate root: the config says so with cacert, and curl obeys it.
+  dir_->Write("anchors.toml", "[policy]\nversion = 1\n[[domain]]\nhost = \"" + std::string(kHost) +
+                                  "\"\nanchors = \"root.pem\"\npins = [" + PinToml(pki_->leaf_key, "leaf") + "]\n");
+  auto policy = LoadPolicyFile(File("anchors.toml"));
+  ASSERT_TRUE(policy.ok()) << policy.error().ToString();
+  auto result = ExportPolicy(**policy, ExportFormat::kCurl, {});
+  ASSERT_TRUE(result.ok());
+  EXPECT_FALSE(result->lossy()) << Changes(*result);
+  EXPECT_NE(result->text.find("cacert = \"" + File("root.pem") + "\"\n"), std::string::npos) << result->text;
+  dir_->Write("anchors.curlrc", result->text);
+  auto curl = [&](const LoopbackTlsServer* server) {
+    std::string port = std::to_string(server->port());
+    return Shell("curl -sS -o /dev/null -K " + File("anchors.curlrc") + " --resolve " + kHost + ":" + port +
+                 ":127.0.0.1 https://" + kHost + ":" + port + "/");
+  };
+  ShellRun legit = curl(legit_);
+  EXPECT_NE(legit.exit_code, 60) << legit.output;
+  EXPECT_NE(legit.exit_code, 90) << legit.output;
+  EXPECT_EQ(curl(rogue_).exit_code, 60);  // not under the rule's anchors
+  auto envoy = ExportPolicy(**policy, ExportFormat::kEnvoy, {});
+  ASSERT_TRUE(envoy.ok());
+  EXPECT_NE(envoy->text.find("    trusted_ca:\n      filename: \"" + File("root.pem") + "\""), std::string::npos) << envoy->text;
+}
+
 TEST_F(ExportTest, OkHttpDoubleStarAndCombinedPinsAreLossy) {
   std::string pins = "pins = [" + PinToml(pki_->leaf_key) + ", " + PinToml(pki_->backup_key) + "]\n";
   auto subtree = ExportPolicy(*Parse("[[domain]]\nhost = \"**.example.test\"\n" + pins), ExportFormat::kOkHttpJava, {});

@@ -64,7 +64,7 @@ enum class ExportChangeKind {
   // (`pinion export --allow-lossy`).
   kLossy,
   // The output is exact once the user does what the reason says (copy the
-  // anchors bundle it names); if the step is skipped the app fails to build.
+  // anchors bundle it names, add the CA bundle Envoy validates with).
   kStep,
   // Nothing the target accepts or rejects differs (e.g. HPKP is deprecated).
   kNote,
