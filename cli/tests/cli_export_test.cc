@@ -83,7 +83,9 @@ TEST_F(CliExportTest, ExactExportExitsZeroWithoutChanges) {
     EXPECT_EQ(run.exit_code, 0) << format << "\n" << run.err;
     // Nothing lossy; Envoy's fragment asks for one step (its CA bundle), which does not block.
     EXPECT_EQ(run.err.find("lossy:"), std::string::npos) << format << "\n" << run.err;
-    if (format != "envoy") EXPECT_EQ(run.err, "") << format;
+    if (format != "envoy") {
+      EXPECT_EQ(run.err, "") << format;
+    }
     EXPECT_FALSE(run.out.empty()) << format;
   }
   CliRun json = Pinion("export --json --to ios-plist " + File("exact.toml"));
