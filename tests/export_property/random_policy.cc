@@ -128,7 +128,16 @@ RandomPolicy GenerateRandomPolicy(std::uint64_t seed, const ChainMatrix& matrix)
 
   RandomPolicy result{.seed = seed, .pki_index = uniform(matrix.pkis.size())};
   const Pki& pki = matrix.pkis[result.pki_index];
+  // Half the policies are "plain": what most platforms can express (SPKI SHA-256 pins, two or
+  // more per rule, one role per rule, enforced, no expiry, no anchors), so that exports succeed
+  // often enough for their consumers to be tested; the other half use every feature.
+  result.plain = chance(50);
   std::vector<CandidatePin> candidates = CandidatePins(pki);
+  if (result.plain) {
+    std::erase_if(candidates, [](const CandidatePin& c) {
+      return c.pin.target() != PinTarget::kSpki || c.pin.algorithm() != HashAlgorithm::kSha256;
+    });
+  }
   int total_weight = 0;
   for (const CandidatePin& c : candidates) total_weight += c.weight;
   auto pick_pin = [&]() -> const CandidatePin& {
@@ -151,14 +160,27 @@ RandomPolicy GenerateRandomPolicy(std::uint64_t seed, const ChainMatrix& matrix)
     auto host = HostPattern::Parse(pattern, false);
     if (!host) throw std::runtime_error("generator made an invalid pattern " + pattern);
     DomainRule rule{.host = *host};
-    std::size_t pin_count = 1 + uniform(kMaxPins);
-    for (std::size_t i = 0; rule.pins.size() < pin_count && i < 20; ++i) {
+    std::size_t pin_count = result.plain ? 2 + uniform(kMaxPins - 1) : 1 + uniform(kMaxPins);
+    PinRole plain_role = chance(50) ? PinRole::kLeaf : PinRole::kCa;
+    for (std::size_t i = 0; rule.pins.size() < pin_count && i < 40; ++i) {
       const CandidatePin& c = pick_pin();
       bool duplicate = std::any_of(rule.pins.begin(), rule.pins.end(), [&](const PinEntry& e) { return e.pin == c.pin; });
       if (duplicate) continue;
       PinRole role = c.natural_role;
-      if (chance(40)) role = PinRole::kUnspecified;
+      if (result.plain) {
+        // The canary stands for a key of either kind; the others keep their own role.
+        if (role == PinRole::kUnspecified) role = plain_role;
+        if (role != plain_role) continue;
+      } else if (chance(40)) {
+        role = PinRole::kUnspecified;
+      }
       rule.pins.push_back({.pin = c.pin, .label = c.label, .role = role});
+    }
+    if (rule.pins.empty()) continue;
+    patterns.push_back(pattern);
+    if (result.plain) {
+      rules.push_back(std::move(rule));
+      continue;
     }
     if (chance(20)) rule.mode = EnforcementMode::kReportOnly;
     if (chance(rule.mode == EnforcementMode::kReportOnly ? 70 : 25)) {
@@ -172,7 +194,6 @@ RandomPolicy GenerateRandomPolicy(std::uint64_t seed, const ChainMatrix& matrix)
       rule.anchors.embedded = true;
       rule.anchors.certificates_der = {pki.root.Der()};
     }
-    patterns.push_back(pattern);
     rules.push_back(std::move(rule));
   }
   auto policy = Policy::Create(1000 + seed, std::move(rules));

@@ -67,6 +67,7 @@ struct ChainMatrix {
 struct RandomPolicy {
   std::uint64_t seed;
   std::size_t pki_index;
+  bool plain;  // only what most platforms can express (see GenerateRandomPolicy)
   PolicySnapshot policy;
 };
 
@@ -74,7 +75,9 @@ struct RandomPolicy {
 // leaf, backup, rotated, intermediate, root and canary keys, sometimes SHA-384/
 // 512 or certificate pins; roles; enforce or report-only; expiry in the past
 // or future with either on_expiry; sometimes the owner's root as anchors.
-// Report URIs point at 127.0.0.1 (nothing leaves the machine).
+// Report URIs point at 127.0.0.1 (nothing leaves the machine). Half the policies are
+// "plain": SPKI SHA-256 pins only, two or more per rule, one role per rule, enforced, no
+// expiry, no anchors, report URIs or extra hash kinds.
 RandomPolicy GenerateRandomPolicy(std::uint64_t seed, const ChainMatrix& matrix);
 
 }  // namespace pinion::property
