@@ -651,7 +651,7 @@ void Harness::RunJavaBatch() {
 }
 
 void Harness::RunNodeBatch() {
-  stats_["nodejs"].consumer = "node tls.connect + module checkServerIdentity, real handshakes";
+  stats_["nodejs"].consumer = "node tls.connect with the module's agentOptions, real handshakes";
   if (node_cases_.empty()) return;
   fs::path file = options_.work / "node-cases.json";
   WriteFile(file, node_cases_ + "]\n");
