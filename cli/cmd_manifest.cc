@@ -1,5 +1,4 @@
 // pinion manifest keygen|sign|verify|show — signed pin-set updates (docs/DYNAMIC.md).
-#include <sys/stat.h>
 
 #include <fstream>
 #include <iostream>
@@ -70,11 +69,8 @@ int RunKeygen(const ManifestOptions& options) {
   if (!key) {
     return Fail(key.error(), "", options.json);
   }
-  // The private key is written owner-only from the start (umask), then atomically.
-  mode_t previous = umask(077);
-  Status written = WriteFileAtomically(private_path, key->private_pem);
-  umask(previous);
-  if (written.ok()) chmod(private_path.c_str(), 0600);
+  // Owner-only from the first byte to the rename: never readable by others.
+  Status written = WritePrivateFileAtomically(private_path, key->private_pem);
   if (written.ok()) written = WriteFileAtomically(public_path, key->public_pem);
   if (!written.ok()) {
     return Fail(written.error(), "Nothing usable was written: check that the --out directory exists and is writable.",

@@ -20,6 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
+# shellcheck source=lib-pki.sh
+. "$here/scripts/lib-pki.sh"
 
 bold() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -32,51 +34,20 @@ expect_exit() {  # expect_exit CODE command...
 }
 
 bold "1. A small PKI: root -> intermediate -> leaf for $host, an offline backup key, and a rogue CA"
-ca() {  # ca NAME SUBJECT [ISSUER]
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
-  if [ -z "${3:-}" ]; then
-    openssl req -x509 -new -key "$1.key" -subj "$2" -days 30 -out "$1.pem" \
-      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-  else
-    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
-    printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > "$1.ext"
-    openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -days 30 \
-      -extfile "$1.ext" -out "$1.pem" 2>/dev/null
-  fi
-}
-leaf() {  # leaf NAME ISSUER
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key" 2>/dev/null
-  openssl req -new -key "$1.key" -subj "/CN=$host" -out "$1.csr"
-  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:%s\n' "$host" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -CA "$2.pem" -CAkey "$2.key" -CAcreateserial -days 30 \
-    -extfile "$1.ext" -out "$1.pem" 2>/dev/null
-}
-ca root "/O=Example Corp/CN=Example Root CA"
-ca intermediate "/O=Example Corp/CN=Example Issuing CA" root
-leaf server intermediate
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out backup.key 2>/dev/null
-ca rogue-root "/O=Rogue/CN=Rogue Root CA"
-ca rogue-intermediate "/O=Rogue/CN=Rogue Issuing CA" rogue-root
-leaf impostor rogue-intermediate
+pki_ca root "/O=Example Corp/CN=Example Root CA"
+pki_ca intermediate "/O=Example Corp/CN=Example Issuing CA" root
+pki_leaf server intermediate "$host"
+pki_key backup
+pki_ca rogue-root "/O=Rogue/CN=Rogue Root CA"
+pki_ca rogue-intermediate "/O=Rogue/CN=Rogue Issuing CA" rogue-root
+pki_leaf impostor rogue-intermediate "$host"
 # The client's trust store holds BOTH roots: a rogue or coerced CA, or a
 # compromised device trust store — exactly what pinning is for.
 cat root.pem rogue-root.pem > trust-store.pem
 echo "made: root, intermediate, server (leaf), backup.key (offline), rogue-root, rogue-intermediate, impostor (leaf)"
 
-serve() {  # serve LEAF ISSUER -> sets $served_port
-  openssl s_server -accept 127.0.0.1:0 -cert "$1.pem" -key "$1.key" -cert_chain "$2.pem" \
-    -www < /dev/null > "$1.server.log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    served_port=$(sed -n 's/^ACCEPT .*:\([0-9]*\)$/\1/p' "$1.server.log")
-    [ -n "$served_port" ] && return
-    sleep 0.05
-  done
-  echo "demo: the TLS server did not start" >&2; exit 1
-}
-
 bold "2. The real server for $host, on 127.0.0.1"
-serve server intermediate
+pki_serve server intermediate
 port=$served_port
 run "$pinion" fetch "$host:$port" --connect-to 127.0.0.1 --ca-file trust-store.pem
 
@@ -106,7 +77,7 @@ bold "5. Check the real server: validation ok, pins match"
 expect_exit 0 "$pinion" check "$host:$port" --policy policy.toml --ca-file trust-store.pem --connect-to 127.0.0.1
 
 bold "6. An impostor for $host with a certificate from the rogue CA"
-serve impostor rogue-intermediate
+pki_serve impostor rogue-intermediate
 evil_port=$served_port
 echo "Plain CA validation accepts it (the rogue root is in the trust store):"
 expect_exit 0 "$pinion" fetch "$host:$evil_port" --connect-to 127.0.0.1 --ca-file trust-store.pem

@@ -15,10 +15,10 @@ Error IoError(const std::filesystem::path& path, const std::string& what) {
   return Error(ErrorCode::kIo, what + ": " + std::strerror(errno)).WithSource(path.string());
 }
 
-}  // namespace
-
-Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
-                           const AtomicWriteObserver& on_step) {
+// mkstemp creates the temporary file 0600; `mode` is what it gets before the
+// rename makes it visible under its name.
+Status WriteWithMode(const std::filesystem::path& path, std::string_view contents, mode_t mode,
+                     const AtomicWriteObserver& on_step) {
   auto step = [&](std::string_view name) {
     if (on_step) on_step(name);
   };
@@ -44,7 +44,7 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
     if (written == half) step("half-written");
   }
   step("written");
-  if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) return fail("cannot flush the temporary file");
+  if (fchmod(fd, mode) != 0 || fsync(fd) != 0) return fail("cannot flush the temporary file");
   step("flushed");
   if (close(fd) != 0) {
     fd = -1;
@@ -61,6 +61,18 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
   }
   step("directory-synced");
   return OkStatus();
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                           const AtomicWriteObserver& on_step) {
+  return WriteWithMode(path, contents, 0644, on_step);
+}
+
+Status WritePrivateFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                                  const AtomicWriteObserver& on_step) {
+  return WriteWithMode(path, contents, 0600, on_step);
 }
 
 }  // namespace pinion

@@ -22,6 +22,12 @@ using AtomicWriteObserver = std::function<void(std::string_view step)>;
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view contents,
                            const AtomicWriteObserver& on_step = {});
 
+// WritePrivateFileAtomically is WriteFileAtomically for secrets (private
+// keys): the file is owner-only (0600) from its creation through the rename,
+// so no other user can open it at any moment, whatever the umask.
+Status WritePrivateFileAtomically(const std::filesystem::path& path, std::string_view contents,
+                                  const AtomicWriteObserver& on_step = {});
+
 }  // namespace pinion
 
 #endif  // PINION_ATOMIC_FILE_H_
