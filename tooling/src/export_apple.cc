@@ -135,6 +135,23 @@ bool TrustKitKnowsRegistry(const std::string& name) {
   }
 }
 
+// For a name under two nested TSKIncludeSubdomains domains, TrustKit uses
+// whichever parent its (unordered) dictionary yields first, where pinion uses
+// the most specific rule: unless both mean the same, that is a change.
+void NestedTrustKitParents(const std::vector<DomainEntry>& groups, std::vector<ExportChange>& changes) {
+  for (const DomainEntry& inner : groups) {
+    for (const DomainEntry& outer : groups) {
+      if (&inner == &outer || !inner.include_subdomains || !outer.include_subdomains) continue;
+      if (!inner.base.ends_with("." + outer.base)) continue;
+      if (SameRuleMeaning(*inner.rules.front(), *outer.rules.front())) continue;
+      Lossy(changes, *inner.rules.front(),
+            "names below " + inner.base + " also fall under " + outer.base +
+                "'s TSKIncludeSubdomains, and TrustKit may apply either domain's pins to them (it does not pick the "
+                "most specific), while the policy uses this rule");
+    }
+  }
+}
+
 void TrustKitDomain(PlistDict& domains, const DomainEntry& group, std::vector<ExportChange>& changes) {
   const DomainRule& rule = *group.rules.front();
   std::vector<ExportChange> rule_changes;
@@ -237,7 +254,9 @@ Result<ExportResult> ExportApple(const Policy& policy, const ExportOptions& opti
   // ATS's NSIncludesSubdomains reaches one label below the name (Apple's
   // documentation); TrustKit's TSKIncludeSubdomains every name below it.
   SubdomainReach reach = trustkit ? SubdomainReach::kAllLevels : SubdomainReach::kOneLabel;
-  for (const DomainEntry& group : GroupByBase(candidates, reach, target, SameRuleMeaning, result.changes)) {
+  std::vector<DomainEntry> groups = GroupByBase(candidates, reach, target, SameRuleMeaning, result.changes);
+  if (trustkit) NestedTrustKitParents(groups, result.changes);
+  for (const DomainEntry& group : groups) {
     trustkit ? TrustKitDomain(domains, group, result.changes) : IosDomain(domains, group, result.changes);
   }
   if (domains.node().first_child().empty()) {

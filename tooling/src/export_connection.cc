@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "export_internal.h"
+#include "pinion/certificate_info.h"
 #include "pinion/pin_formats.h"
 
 namespace pinion::tooling::internal {
@@ -101,6 +102,15 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
       std::int64_t max_age = 5184000;  // 60 days, when the policy sets no expiry
       if (rule->expires) {
         max_age = std::max<std::int64_t>(0, (*rule->expires - options.now).count());
+        // RFC 7469 section 4.1 lets browsers cap max-age; the importer reads anything
+        // longer as capped, so the export says so rather than promise a longer life.
+        constexpr std::int64_t kOneYear = 31536000;
+        if (max_age > kOneYear) {
+          max_age = kOneYear;
+          Lossy(result.changes, *rule, "HPKP max-age is capped at one year (RFC 7469 section 4.1); the pins lapse "
+                                       "a year after the last response instead of at the policy's expiry " +
+                                           FormatUtc(*rule->expires));
+        }
       } else {
         Note(result.changes, *rule, "no expiry in the policy; max-age is 60 days, renewed by every response");
       }

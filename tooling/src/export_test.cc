@@ -544,13 +544,48 @@ TEST_F(ExportTest, OkHttpDoubleStarAndCombinedPinsAreLossy) {
   EXPECT_FALSE(same->lossy()) << Changes(*same);
 }
 
+// Browsers may cap HPKP's max-age at a year and pinion's importer reads a
+// longer one as capped, so the export caps it and says the pins lapse sooner.
+TEST_F(ExportTest, HpkpMaxAgeIsCappedAtOneYear) {
+  auto far = ExportPolicy(*Policy("expires = 2099-01-01\n"), ExportFormat::kHpkp, {});
+  ASSERT_TRUE(far.ok());
+  EXPECT_TRUE(HasChange(*far, ExportChangeKind::kLossy, kHost, "capped at one year")) << Changes(*far);
+  std::string line = far->text.substr(far->text.find("Public-Key-Pins: "));
+  auto header = ParseHpkpHeader(line.substr(17, line.find('\n') - 17));
+  ASSERT_TRUE(header.ok()) << header.error().ToString();
+  EXPECT_EQ(*header->max_age_seconds, 31536000);
+  ExportOptions within_a_year;
+  within_a_year.now = TimePoint(std::chrono::sys_days(std::chrono::year(2098) / 6 / 1).time_since_epoch());
+  auto near = ExportPolicy(*Policy("expires = 2099-01-01\n"), ExportFormat::kHpkp, within_a_year);
+  ASSERT_TRUE(near.ok());
+  EXPECT_FALSE(near->lossy()) << Changes(*near);
+}
+
+// TrustKit applies either of two nested include-subdomains domains to the
+// names below both; pinion the most specific rule. Different pins: a change.
+TEST_F(ExportTest, TrustKitNestedSubtreesWithDifferentPinsAreLossy) {
+  std::string two = "pins = [" + PinToml(pki_->leaf_key) + ", " + PinToml(pki_->backup_key) + "]\n";
+  std::string three = "pins = [" + PinToml(pki_->leaf_key) + ", " + PinToml(pki_->backup_key) + ", " +
+                      PinToml(pki_->intermediate_key) + "]\n";
+  auto nested = ExportPolicy(*Parse("[[domain]]\nhost = \"**.api.example.com\"\n" + two +
+                                    "[[domain]]\nhost = \"**.v1.api.example.com\"\n" + three),
+                             ExportFormat::kTrustKit, {});
+  ASSERT_TRUE(nested.ok()) << nested.error().ToString();
+  EXPECT_TRUE(HasChange(*nested, ExportChangeKind::kLossy, "**.v1.api.example.com", "may apply either domain")) << Changes(*nested);
+  auto same = ExportPolicy(*Parse("[[domain]]\nhost = \"**.api.example.com\"\n" + two +
+                                  "[[domain]]\nhost = \"**.v1.api.example.com\"\n" + two),
+                           ExportFormat::kTrustKit, {});
+  ASSERT_TRUE(same.ok()) << same.error().ToString();
+  EXPECT_FALSE(HasChange(*same, ExportChangeKind::kLossy, "**.v1.api.example.com", "may apply either domain")) << Changes(*same);
+}
+
 TEST_F(ExportTest, ChangesSayHowMuchTheyMatter) {
   std::string anchors = "anchors = \"\"\"\n" + pki_->root.Pem() + "\"\"\"\n";
   auto android = ExportPolicy(*Policy("on_expiry = \"enforce\"\n" + anchors), ExportFormat::kAndroidNsc, {});
   ASSERT_TRUE(android.ok()) << android.error().ToString();
   EXPECT_FALSE(android->lossy()) << Changes(*android);  // exact once the bundle is copied
   EXPECT_TRUE(HasChange(*android, ExportChangeKind::kStep, kHost, "res/raw/pinion_anchors_0.pem"));
-  auto hpkp = ExportPolicy(*Policy(), ExportFormat::kHpkp, {});
+  auto hpkp = ExportPolicy(*Policy(""), ExportFormat::kHpkp, {});  // no expiry: 60 days
   ASSERT_TRUE(hpkp.ok());
   EXPECT_FALSE(hpkp->lossy()) << Changes(*hpkp);
   EXPECT_TRUE(HasChange(*hpkp, ExportChangeKind::kNote, kHost, "deprecated"));
