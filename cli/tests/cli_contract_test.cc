@@ -28,6 +28,7 @@
 #include "commands.h"
 #include "output.h"
 #include "pinion/atomic_file.h"
+#include "cli_runner.h"
 #include "test_pki.h"
 #include "tls_server.h"
 
@@ -39,33 +40,6 @@ using testing::TempDir;
 using testing::TestPki;
 
 constexpr char kHost[] = "api.example.test";
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-  std::optional<nlohmann::json> Json() const {
-    auto parsed = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) return std::nullopt;
-    return parsed;
-  }
-};
-
-std::string Slurp(const std::filesystem::path& path) {
-  auto bytes = ReadFileBounded(path, 1 << 24);
-  return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
-}
-
-// Pinion runs the binary; `stdout_to` replaces the captured stdout (e.g. /dev/full).
-CliRun Pinion(const std::string& args, const std::string& stdout_to = "") {
-  TempDir dir;
-  std::string out = stdout_to.empty() ? (dir.path() / "out").string() : stdout_to;
-  std::string command = std::string(PINION_BINARY) + " " + args + " > " + out + " 2> " +
-                        (dir.path() / "err").string() + " < /dev/null";
-  int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, stdout_to.empty() ? Slurp(out) : "",
-          Slurp(dir.path() / "err")};
-}
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then closed).
 std::uint16_t ClosedPort() {
@@ -216,7 +190,7 @@ TEST_F(CliContractTest, StdoutThatCannotBeWrittenExits4) {
         "manifest sign --json --key " + File("signing.key") + " " + File("policy.toml"),
         "inventory " + File("policy.toml"), "inventory --json " + File("policy.toml"),
         "manifest show --json " + File("policy.toml")}) {
-    CliRun run = Pinion(args, "/dev/full");
+    CliRun run = Pinion(args, {.stdout_to = "/dev/full"});
     EXPECT_EQ(run.exit_code, kExitOutput) << args << "\n" << run.err;
     EXPECT_NE(run.err.find("cannot write standard output"), std::string::npos) << args << "\n" << run.err;
   }

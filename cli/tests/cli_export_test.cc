@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pinion/pin_source.h"
+#include "cli_runner.h"
 #include "test_pki.h"
 
 namespace pinion::cli {
@@ -16,25 +17,6 @@ namespace {
 
 using testing::Key;
 using testing::TempDir;
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::filesystem::path& path) {
-  auto bytes = ReadFileBounded(path, 1 << 24);
-  return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
-}
-
-CliRun Pinion(const std::string& args) {
-  TempDir dir;
-  std::string command = std::string(PINION_BINARY) + " " + args + " > " + (dir.path() / "out").string() + " 2> " +
-                        (dir.path() / "err").string() + " < /dev/null";
-  int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(dir.path() / "out"), Slurp(dir.path() / "err")};
-}
 
 class CliExportTest : public ::testing::Test {
  protected:

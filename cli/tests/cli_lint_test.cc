@@ -9,6 +9,7 @@
 #include "pinion/clock.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
+#include "cli_runner.h"
 #include "test_pki.h"
 #include "tls_server.h"
 
@@ -22,24 +23,6 @@ using testing::TempDir;
 using testing::TestPki;
 
 constexpr char kHost[] = "api.example.test";
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-CliRun Pinion(const std::string& args) {
-  TempDir dir;
-  std::string command = std::string(PINION_BINARY) + " " + args + " > " + (dir.path() / "out").string() + " 2> " +
-                        (dir.path() / "err").string() + " < /dev/null";
-  int status = std::system(command.c_str());
-  auto slurp = [](const std::filesystem::path& p) {
-    auto bytes = ReadFileBounded(p, 1 << 24);
-    return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
-}
 
 std::vector<std::string> RuleIds(const nlohmann::json& list) {
   std::vector<std::string> ids;

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "pinion/pin_source.h"
+#include "cli_runner.h"
 #include "test_pki.h"
 #include "tls_server.h"
 
@@ -22,25 +23,6 @@ using testing::TempDir;
 using testing::TestPki;
 
 constexpr char kHost[] = "api.example.test";
-
-struct CliRun {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-CliRun Pinion(const std::string& args, const std::string& stdin_file = "") {
-  TempDir dir;
-  std::string command = std::string(PINION_BINARY) + " " + args + " > " + (dir.path() / "out").string() +
-                        " 2> " + (dir.path() / "err").string() +
-                        (stdin_file.empty() ? " < /dev/null" : " < " + stdin_file);
-  int status = std::system(command.c_str());
-  auto slurp = [](const std::filesystem::path& p) {
-    auto bytes = ReadFileBounded(p, 1 << 24);
-    return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir.path() / "out"), slurp(dir.path() / "err")};
-}
 
 // ImpostorKeyPem: a P-256 private key whose public half is `genuine`'s but
 // whose private scalar is `other`'s. OpenSSL's cert/key check compares only
@@ -172,7 +154,7 @@ TEST_F(CliTest, PinFormats) {
   EXPECT_EQ(text.out.find("\033["), std::string::npos);  // no colour when not a terminal
   CliRun sha384 = Pinion("pin --format okhttp --algorithm sha384 " + File("leaf.pem"));
   EXPECT_TRUE(sha384.out.starts_with("sha384/")) << sha384.out;
-  CliRun from_stdin = Pinion("pin --format okhttp -", File("leaf.pem"));
+  CliRun from_stdin = Pinion("pin --format okhttp -", {.stdin_from = File("leaf.pem")});
   EXPECT_EQ(from_stdin.out, leaf_pin + "\n");
 }
 
