@@ -50,15 +50,8 @@ int Refuse(const ExportCliOptions& options, const std::vector<tooling::ExportCha
                   (lossy == 1 ? " change" : " changes") + " listed above); nothing was written");
   std::string hint =
       "Change the policy so the target can express it, or pass --allow-lossy to accept the changes.";
-  PrintError(error, options.json ? std::string_view() : hint);
-  if (options.json) {
-    nlohmann::json body = ErrorJson(error);
-    body["hint"] = hint;
-    body["exit_code"] = kExitUsage;
-    std::cout << nlohmann::json{{"error", body}, {"format", options.format}, {"changes", ChangesJson(changes)}}.dump(2)
-              << "\n";
-  }
-  return kExitUsage;
+  return FailWith(error, hint, options.json, kExitUsage, nlohmann::json::object(),
+                  {{"format", options.format}, {"changes", ChangesJson(changes)}});
 }
 
 int Run(const ExportCliOptions& options) {

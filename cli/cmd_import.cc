@@ -59,15 +59,8 @@ int Refuse(const ImportCliOptions& options, const std::vector<tooling::ImportCha
                           std::to_string(lossy) + (lossy == 1 ? " change" : " changes") + " listed above); nothing was written")
                     .WithSource(options.input);
   std::string hint = "Review the changes; pass --allow-lossy to accept them and write the policy anyway.";
-  PrintError(error, options.json ? std::string_view() : hint);
-  if (options.json) {
-    nlohmann::json body = ErrorJson(error);
-    body["hint"] = hint;
-    body["exit_code"] = kExitUsage;
-    std::cout << nlohmann::json{{"error", body}, {"format", options.format}, {"changes", ChangesJson(changes)}}.dump(2)
-              << "\n";
-  }
-  return kExitUsage;
+  return FailWith(error, hint, options.json, kExitUsage, nlohmann::json::object(),
+                  {{"format", options.format}, {"changes", ChangesJson(changes)}});
 }
 
 int Run(const ImportCliOptions& options) {

@@ -318,14 +318,17 @@ int Fail(const Error& error, std::string_view hint, bool json, int exit_code) {
   return FailWith(error, hint, json, exit_code, nlohmann::json::object());
 }
 
-int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details) {
+int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details,
+             const nlohmann::json& beside) {
   PrintError(error, json ? std::string_view() : hint);
   if (json) {
     nlohmann::json body = ErrorJson(error);
     body["hint"] = hint.empty() ? nlohmann::json() : nlohmann::json(hint);
     body["exit_code"] = exit_code;
-    for (const auto& [key, value] : details.items()) body[key] = value;
-    std::cout << nlohmann::json{{"error", body}}.dump(2) << "\n";
+    for (const auto& item : details.items()) body[item.key()] = item.value();
+    nlohmann::json answer = beside;
+    answer["error"] = body;
+    std::cout << answer.dump(2) << "\n";
   }
   return exit_code;
 }

@@ -41,8 +41,10 @@ int ExitCodeFor(ErrorCode code);
 int Fail(const Error& error, std::string_view hint, bool json);
 int Fail(const Error& error, std::string_view hint, bool json, int exit_code);
 // FailWith also merges `details` (e.g. {"reason": "connection_refused"}) into
-// the JSON error object.
-int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details);
+// the JSON error object, and puts `beside` (e.g. a refused export's changes)
+// next to it at the top level of the JSON answer.
+int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details,
+             const nlohmann::json& beside = nlohmann::json::object());
 
 struct HostPort {
   std::string host;
