@@ -108,7 +108,15 @@ void LoopbackTlsServer::Serve(int fd) {
   if (SSL_accept(ssl.get()) == 1) {
     ++handshakes_;
     if (SSL_session_reused(ssl.get())) ++resumed_;
-    SSL_write(ssl.get(), options_.reply.data(), static_cast<int>(options_.reply.size()));
+    if (options_.reply_byte_interval.count() == 0) {
+      SSL_write(ssl.get(), options_.reply.data(), static_cast<int>(options_.reply.size()));
+    } else {
+      // Bounded by the reply's length; stops early when the client is gone or the server stops.
+      for (char byte : options_.reply) {
+        if (stop_ || SSL_write(ssl.get(), &byte, 1) != 1) break;
+        std::this_thread::sleep_for(options_.reply_byte_interval);
+      }
+    }
     SSL_shutdown(ssl.get());
   }
   ERR_clear_error();

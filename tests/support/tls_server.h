@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -27,6 +28,9 @@ class LoopbackTlsServer {
     std::string reply = "hello from pinion test server\n";
     // TLS 1.2 cipher list, at security level 0 (e.g. "aNULL" for anonymous suites); empty: defaults.
     std::string cipher_list;
+    // When set, the reply is written one byte at a time with this pause (a
+    // peer that trickles its answer to hold a client's idle timeout open).
+    std::chrono::milliseconds reply_byte_interval{0};
   };
   explicit LoopbackTlsServer(Options options);
   ~LoopbackTlsServer();

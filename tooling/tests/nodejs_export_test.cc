@@ -5,6 +5,8 @@
 // body as it does for every client, stores it, and is read back here.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <netinet/in.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
@@ -267,6 +269,43 @@ TEST_F(NodeExportTest, ASilentCollectorDoesNotDelayTheConnection) {
   EXPECT_EQ(run["results"][0]["result"], "accepted");
   EXPECT_LT(run["results"][0]["ms"].get<double>(), 1000.0) << run.dump();
   EXPECT_EQ(Count(run["events"], "send-failed"), 1u) << run.dump();  // given up after the timeout
+}
+
+// A collector (or a man in the middle holding a certificate the module
+// trusts) that trickles its answer resets an idle timeout with every byte;
+// the upload's absolute deadline still ends it, and flushReports returns.
+TEST_F(NodeExportTest, ATricklingCollectorIsCutOffAtTheDeadline) {
+  LoopbackTlsServer trickling({.chain_pem = collector_leaf_.Pem(),
+                               .key_pem = collector_key_.PrivatePem(),
+                               .reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                               .reply_byte_interval = std::chrono::milliseconds(250)});
+  ExportModule(kHost,
+               "mode = \"report-only\"\nreport_uri = [\"https://127.0.0.1:" + std::to_string(trickling.port()) +
+                   "/v1/reports\"]\n",
+               GenuinePins());
+  auto start = std::chrono::steady_clock::now();
+  Json run = Node({{"form", "agent"}, {"port", rogue_.port()}, {"ca", Ca("trust.pem")},
+                   {"reports", {{"timeoutMs", 1500}}}});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(run["results"].size(), 1u);
+  EXPECT_EQ(run["results"][0]["result"], "accepted");
+  EXPECT_EQ(Count(run["events"], "send-failed"), 1u) << run.dump();
+  // The whole reply takes ~10 s to trickle; the deadline is 1.5 s (node's start-up adds a little).
+  EXPECT_LT(took, std::chrono::seconds(6)) << run.dump();
+}
+
+// Node's own name check strips trailing dots more than once; the module must
+// refuse "api.example.test.." (as pinion does) rather than find no rule for
+// it and leave it unpinned.
+TEST_F(NodeExportTest, AHostWithTwoTrailingDotsIsNotLeftUnpinned) {
+  ExportModule(kHost, "", GenuinePins());
+  for (const char* form : {"check", "agentOptions", "agent"}) {
+    SCOPED_TRACE(form);
+    Json run = Node({{"form", form}, {"host", std::string(kHost) + ".."}, {"port", rogue_.port()},
+                     {"ca", Ca("trust.pem")}});
+    ASSERT_EQ(run["results"].size(), 1u);
+    EXPECT_EQ(run["results"][0]["result"], "rejected") << run.dump();
+  }
 }
 
 TEST_F(NodeExportTest, PlainHttpReportUrisAreNotUsed) {
