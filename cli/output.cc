@@ -67,6 +67,11 @@ Result<HostPort> ParseHostPort(std::string_view text) {
     }
     // The brackets only delimit the address; names, SNI and the resolver take it bare.
     out.host = std::string(text.substr(1, close - 1));
+    in6_addr address{};
+    if (inet_pton(AF_INET6, out.host.c_str(), &address) != 1) {
+      return Error(ErrorCode::kInvalidArgument,
+                   "brackets enclose an IPv6 address only, not '" + out.host + "' in '" + std::string(text) + "'");
+    }
     if (close + 1 < text.size()) {
       if (text[close + 1] != ':') {
         return Error(ErrorCode::kInvalidArgument, "expected ':PORT' after ']' in '" + std::string(text) + "'");
@@ -135,6 +140,9 @@ Result<HostPort> ResolveConnectTo(std::string_view text, const HostPort& target)
   for (std::size_t i = 0; i < parts.size(); ++i) {
     std::string_view inner = unbracket(parts[i]);
     if (inner.find_first_of("[]") != std::string_view::npos) return bad("brackets must surround a whole IPv6 address");
+    if (inner.size() != parts[i].size() && inner.find(':') == std::string_view::npos) {
+      return bad("brackets enclose an IPv6 address only, not '" + std::string(inner) + "'");
+    }
     bool is_address = parts.size() <= 2 ? i == 0 : (i == 0 || i == 2);
     if (!is_address && parts[i].find_first_of("[]") != std::string_view::npos) return bad("a port cannot be bracketed");
     if (is_address && !inner.empty() && !valid_address(inner)) {

@@ -274,7 +274,9 @@ TEST(ConnectToTest, EveryForm) {
   for (const std::string& bad : std::vector<std::string>{"127.0.0.1:0", "127.0.0.1:99999", "[::1", "[::1]x", "a:b:c",
                                  "other.test:8443:127.0.0.1:9000",  // for another host
                                  std::string(kHost) + ":443:127.0.0.1:9000",  // for another port
-                                 ":", "::x:y"}) {
+                                 ":", "::x:y",
+                                 // brackets are for IPv6 addresses only (red team, informational)
+                                 "[127.0.0.1]:9000", "[" + std::string(kHost) + "]:8443:127.0.0.1:9000"}) {
     auto dial = ResolveConnectTo(bad, target);
     ASSERT_FALSE(dial) << bad << " → " << dial->host << ":" << dial->port;
     EXPECT_EQ(dial.error().code(), ErrorCode::kInvalidArgument) << bad;
@@ -292,6 +294,8 @@ TEST(HostPortTest, BracketsAreNotPartOfTheHost) {
   EXPECT_EQ(ParseHostPort("[2001:db8::1]")->port, 443);
   EXPECT_FALSE(ParseHostPort("[::1]:"));
   EXPECT_FALSE(ParseHostPort("[]:443"));
+  EXPECT_FALSE(ParseHostPort("[api.example.test]:443"));
+  EXPECT_FALSE(ParseHostPort("[127.0.0.1]"));
 }
 
 TEST_F(CliContractTest, Ipv6TargetsAndConnectTo) {
