@@ -17,6 +17,7 @@ struct ImportCliOptions {
   std::string input;
   std::string host;
   std::string pins_file;
+  std::string android_resources;
   std::string output;
   std::string output_format = "toml";
   std::uint64_t version = 1;
@@ -81,6 +82,7 @@ int Run(const ImportCliOptions& options) {
     if (!pins) return Fail(pins.error(), "Nothing was written.", options.json);
     import.chromium_pins = std::move(*pins);
   }
+  import.android_resources = options.android_resources;
   auto result = tooling::ImportPolicy(*text, *format, import);
   if (!result) return Fail(result.error(), "Nothing was written.", options.json);
   PrintChanges(result->changes);
@@ -121,6 +123,8 @@ CommandRunner AttachImport(CLI::App& app) {
   app.add_option("input", options->input, "The file to import (trustkit: XML or binary plist)")->required();
   app.add_option("--host", options->host, "hpkp: the host that sent the header");
   app.add_option("--pins", options->pins_file, "chromium: Chromium's pins file (transport_security_state_static.pins)");
+  app.add_option("--res", options->android_resources,
+                 "android-nsc: the app's res/ directory, to read the @raw/ certificates of trust-anchors");
   app.add_option("--policy-version", options->version, "The new policy's version (default 1)")->check(CLI::PositiveNumber);
   app.add_option("-o,--output", options->output, "Write the policy to FILE atomically instead of standard output");
   app.add_option("--format", options->output_format, "toml (default) or json")->check(CLI::IsMember({"toml", "json"}));

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -37,6 +38,7 @@
 
 #include "internal/openssl_ptr.h"
 #include "pinion/openssl/enforcer.h"
+#include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
 #include "pinion/policy_store.h"
 #include "pinion/policy_writer.h"
@@ -723,6 +725,29 @@ int main(int, char** argv) {
   FinishBatch("cpp", Lines(run.out));
 }
 
+// AndroidResources does what an android-nsc export's steps say: each
+// domain-config's trust-anchors name @raw/NAME, and the bundle of the rule
+// that domain-config came from goes to res/raw/NAME.pem. Returns res/.
+fs::path AndroidResources(const Policy& policy, const std::string& xml, const fs::path& dir) {
+  fs::path res = dir / "android-res";
+  fs::create_directories(res / "raw");
+  static const std::regex kBlock(R"re(<domain-config[^>]*>([\s\S]*?)</domain-config>)re");
+  static const std::regex kDomain(R"re(<domain includeSubdomains="(true|false)">([^<]+)</domain>)re");
+  static const std::regex kRaw(R"re(src="@raw/([A-Za-z0-9_]+)")re");
+  for (std::sregex_iterator block(xml.begin(), xml.end(), kBlock), end; block != end; ++block) {
+    std::string body = (*block)[1];
+    std::smatch domain, raw;
+    if (!std::regex_search(body, domain, kDomain) || !std::regex_search(body, raw, kRaw)) continue;
+    for (const DomainRule& rule : policy.rules()) {
+      if (rule.host.base() == domain[2].str() && rule.host.include_subdomains() == (domain[1] == "true") &&
+          !rule.anchors.use_system()) {
+        WriteFile(res / "raw" / (raw[1].str() + ".pem"), CertificatesToPem(rule.anchors.certificates_der));
+      }
+    }
+  }
+  return res;
+}
+
 void Harness::RoundTrip(PolicyRun& run, const std::string& export_format, const fs::path& output,
                         const std::string& host) {
   FormatStats& s = stats_[export_format];
@@ -731,6 +756,9 @@ void Harness::RoundTrip(PolicyRun& run, const std::string& export_format, const 
   std::string command = Quote(options_.pinion.string()) + " import --from " + import_format + " " +
                         Quote(output.string()) + " -o " + Quote(imported.string());
   if (!host.empty()) command += " --host " + host;
+  if (export_format == "android-nsc") {
+    command += " --res " + Quote(AndroidResources(*run.random.policy, ReadFile(output), run.dir).string());
+  }
   ProcessResult r = RunShell(command, run.dir);
   if (r.exit_code != 0) {
     ++s.roundtrip_import_refused;

@@ -4,10 +4,12 @@
 #include "pinion/tooling/import.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "import_internal.h"
 #include "pinion/pin_formats.h"
+#include "pinion/pin_source.h"
 
 namespace pinion::tooling {
 namespace import_internal {
@@ -99,7 +101,8 @@ void Builder::Add(const std::string& host_text, bool include_subdomains, Draft d
     Lossy(key, line, "a second rule for the same pattern is left out (pinion keeps one rule per pattern)");
     return;
   }
-  DomainRule rule{.host = std::move(*host), .mode = draft.mode, .expires = draft.expires};
+  DomainRule rule{.host = std::move(*host), .mode = draft.mode, .expires = draft.expires,
+                  .anchors = std::move(draft.anchors)};
   for (std::string& uri : draft.report_uris) {
     if (IsValidReportUri(uri)) {
       rule.report_uris.push_back(std::move(uri));
@@ -192,6 +195,7 @@ struct NscPins {
   std::vector<PinEntry> pins;
   std::optional<TimePoint> expires;
   bool set = false;
+  TrustAnchors anchors;  // nested domain-configs inherit trust-anchors as they inherit the pin-set
 };
 
 struct NscContext {
@@ -201,6 +205,76 @@ struct NscContext {
   LineIndex lines;
   int index = 0;
 };
+
+// ImportNscTrustAnchors reads a domain-config's <trust-anchors>. "system" is
+// pinion's default; "@raw/NAME" certificates are read from the app's
+// res/raw/NAME.* when ImportOptions::android_resources names res/, and then
+// replace the store as pinion's `anchors` do. What pinion cannot express —
+// user-added CAs, the system store together with a bundle, overridePins — is
+// a lossy change; the closest policy keeps the system store.
+Result<TrustAnchors> ImportNscTrustAnchors(pugi::xml_node trust_anchors, const std::string& where,
+                                           std::uint32_t line, NscContext& context) {
+  Builder& builder = context.builder;
+  bool system = false;
+  TrustAnchors bundle{.path = "(inline)", .embedded = true};
+  std::vector<std::string> unread;
+  for (pugi::xml_node certificates : trust_anchors.children("certificates")) {
+    std::string src = Trim(certificates.attribute("src").value());
+    if (std::string_view(certificates.attribute("overridePins").value()) == "true") {
+      builder.Lossy(where, line, "certificates " + CleanLabel(src) + " have overridePins: Android skips the pins for "
+                                 "chains to them, pinion never does");
+    }
+    if (src == "system") {
+      system = true;
+    } else if (src == "user") {
+      builder.Lossy(where, line, "trust-anchors include the user-added CAs of the device; pinion cannot trust them");
+    } else if (src.starts_with("@raw/") && src.size() > 5 && src.find('/', 5) == std::string::npos) {
+      if (context.options.android_resources.empty()) {
+        unread.push_back(src);
+        continue;
+      }
+      std::string name = src.substr(5);
+      std::filesystem::path found;
+      std::error_code ignored;
+      for (const auto& entry : std::filesystem::directory_iterator(
+               std::filesystem::path(context.options.android_resources) / "raw", ignored)) {
+        if (entry.path().stem() == name) found = entry.path();
+      }
+      if (found.empty()) {
+        return Error(ErrorCode::kPolicyAnchors, "trust-anchors name " + CleanLabel(src) + ", which is not in " +
+                                                    context.options.android_resources + "/raw")
+            .WithSource(context.options.source_name)
+            .WithField(where + ".trust-anchors");
+      }
+      PINION_ASSIGN_OR_RETURN(auto certificates_der, ReadCertificatesFromFile(found));
+      for (auto& der : certificates_der) bundle.certificates_der.push_back(std::move(der));
+    } else {
+      builder.Lossy(where, line, "trust-anchors source '" + CleanLabel(src) + "' is not one pinion can read");
+    }
+  }
+  if (!unread.empty()) {
+    builder.Lossy(where, line, "trust-anchors " + unread.front() + (unread.size() > 1 ? " …" : "") +
+                               " are app resources: the system store is used; pass the app's res/ directory "
+                               "(pinion import --res DIR) to read them");
+    return TrustAnchors{};
+  }
+  if (!trust_anchors.child("certificates")) {
+    builder.Lossy(where, line, "trust-anchors lists no certificates, so Android trusts no CA for these domains "
+                               "(every connection fails); pinion keeps the system store");
+  }
+  if (bundle.certificates_der.empty()) return TrustAnchors{};  // the system store (or nothing pinion can use)
+  if (system) {
+    builder.Lossy(where, line, "Android trusts the system store and the bundle together; a pinion rule trusts one: "
+                               "the system store is kept");
+    return TrustAnchors{};
+  }
+  if (bundle.certificates_der.size() > kMaxAnchorsPerDomain) {
+    return Error(ErrorCode::kPolicyAnchors, "more than " + std::to_string(kMaxAnchorsPerDomain) + " anchors")
+        .WithSource(context.options.source_name)
+        .WithField(where + ".trust-anchors");
+  }
+  return bundle;
+}
 
 Status ImportNscDomainConfig(pugi::xml_node config, const NscPins& inherited, NscContext& context) {
   std::string where = "domain-config[" + std::to_string(context.index++) + "]";
@@ -226,10 +300,8 @@ Status ImportNscDomainConfig(pugi::xml_node config, const NscPins& inherited, Ns
       pins.pins.push_back({value, XmlLabel(pin, context.text), PinRole::kUnspecified});
     }
   }
-  if (config.child("trust-anchors")) {
-    context.builder.Lossy(where, config_line,
-                          "trust-anchors refer to app resources pinion cannot read: the system store is used; "
-                          "set `anchors` by hand");
+  if (pugi::xml_node trust_anchors = config.child("trust-anchors")) {
+    PINION_ASSIGN_OR_RETURN(pins.anchors, ImportNscTrustAnchors(trust_anchors, where, config_line, context));
   }
   for (pugi::xml_node domain : config.children("domain")) {
     std::string host = Trim(domain.text().get());
@@ -239,6 +311,7 @@ Status ImportNscDomainConfig(pugi::xml_node config, const NscPins& inherited, Ns
       Draft rule;
       rule.pins = pins.pins;
       rule.expires = pins.expires;
+      rule.anchors = pins.anchors;
       context.builder.Add(host, subdomains, std::move(rule), line);
     } else {
       // The most specific domain-config decides on Android: one without a

@@ -45,6 +45,7 @@ struct Draft {
   std::optional<TimePoint> expires;
   std::vector<std::string> report_uris;
   std::vector<PinEntry> pins;
+  TrustAnchors anchors;  // the system store unless the source names its own
 };
 
 // Builder collects rules and the changes made on the way.

@@ -4,6 +4,7 @@
 
 #include <plist/plist.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -427,6 +428,71 @@ TEST(ImportAndroidTest, ADomainConfigWithoutPinSetUnderAPinnedParentIsNeverRefus
   const auto& pins = imported->policy->FindRule("example.com")->pins;
   EXPECT_EQ(pins[0].label, "current");
   EXPECT_EQ(pins[1].label, "");
+}
+
+// trust-anchors name app resources: with the app's res/ directory they are
+// read and kept as the rule's anchors (exported and imported back, the same
+// anchors); without it, or where pinion cannot express them, a lossy change.
+TEST(ImportAndroidTest, TrustAnchorsAreReadFromTheAppsResources) {
+  testing::TestPki pki = testing::TestPki::Create("api.example.com");
+  auto source = Source(Rule("api.example.com", "anchors = \"\"\"\n" + pki.root.Pem() + "\"\"\"\n"));
+  auto exported = ExportPolicy(*source, ExportFormat::kAndroidNsc, {.now = kNow});
+  ASSERT_TRUE(exported.ok()) << exported.error().ToString();
+  ASSERT_NE(exported->text.find("@raw/pinion_anchors_0"), std::string::npos) << exported->text;
+
+  auto without = ImportPolicy(exported->text, ImportFormat::kAndroidNsc, {.now = kNow});
+  ASSERT_TRUE(without.ok()) << without.error().ToString();
+  EXPECT_TRUE(without->lossy());
+  EXPECT_NE(Changes(*without).find("--res DIR"), std::string::npos) << Changes(*without);
+  EXPECT_TRUE(without->policy->FindRule("api.example.com")->anchors.use_system());
+
+  testing::TempDir res;
+  std::filesystem::create_directory(res.path() / "raw");
+  res.Write("raw/pinion_anchors_0.pem", pki.root.Pem());  // the step the export names
+  auto with = ImportPolicy(exported->text, ImportFormat::kAndroidNsc,
+                           {.now = kNow, .android_resources = res.path().string()});
+  ASSERT_TRUE(with.ok()) << with.error().ToString();
+  EXPECT_FALSE(with->lossy()) << Changes(*with);
+  const DomainRule* rule = with->policy->FindRule("api.example.com");
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ(rule->anchors.certificates_der, source->rules()[0].anchors.certificates_der);
+  auto reloaded = ParsePolicyToml(PolicyToToml(*with->policy), "reloaded.toml");  // the written policy loads
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().ToString();
+  EXPECT_EQ((*reloaded)->FindRule("api.example.com")->anchors.certificates_der, rule->anchors.certificates_der);
+
+  auto nsc = [&](const std::string& certificates, const std::string& nested) {
+    return "<network-security-config><domain-config><domain>a.example.com</domain>"
+           "<trust-anchors>" + certificates + "</trust-anchors>"
+           "<pin-set><pin digest=\"SHA-256\">" + kA.Base64() + "</pin></pin-set>" + nested +
+           "</domain-config></network-security-config>";
+  };
+  // Nested domain-configs inherit trust-anchors as they inherit the pin-set.
+  auto nested = ImportPolicy(nsc("<certificates src=\"@raw/pinion_anchors_0\"/>",
+                                 "<domain-config><domain>b.example.com</domain></domain-config>"),
+                             ImportFormat::kAndroidNsc, {.android_resources = res.path().string()});
+  ASSERT_TRUE(nested.ok()) << nested.error().ToString();
+  EXPECT_FALSE(nested->lossy()) << Changes(*nested);
+  EXPECT_EQ(nested->policy->FindRule("b.example.com")->anchors.certificates_der, rule->anchors.certificates_der);
+  // What a pinion rule cannot trust, or trusts differently: lossy, and the system store is kept.
+  for (const std::string& certificates :
+       {std::string("<certificates src=\"user\"/>"),
+        std::string("<certificates src=\"system\"/><certificates src=\"@raw/pinion_anchors_0\"/>"),
+        std::string("<certificates src=\"@raw/pinion_anchors_0\" overridePins=\"true\"/>")}) {
+    auto imported = ImportPolicy(nsc(certificates, ""), ImportFormat::kAndroidNsc,
+                                 {.android_resources = res.path().string()});
+    ASSERT_TRUE(imported.ok()) << certificates << ": " << imported.error().ToString();
+    EXPECT_TRUE(imported->lossy()) << certificates;
+  }
+  // "system" alone is pinion's default: exact.
+  auto system = ImportPolicy(nsc("<certificates src=\"system\"/>", ""), ImportFormat::kAndroidNsc, {});
+  ASSERT_TRUE(system.ok());
+  EXPECT_FALSE(system->lossy()) << Changes(*system);
+  // A resource that is not there is an error naming it.
+  auto missing = ImportPolicy(nsc("<certificates src=\"@raw/absent\"/>", ""), ImportFormat::kAndroidNsc,
+                              {.android_resources = res.path().string()});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kPolicyAnchors);
+  EXPECT_NE(missing.error().message().find("@raw/absent"), std::string::npos);
 }
 
 // --- chromium (item 8) -----------------------------------------------------------

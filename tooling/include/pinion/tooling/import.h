@@ -37,6 +37,7 @@ struct ImportOptions {
   TimePoint now = SystemClock::Instance().Now();  // HPKP max-age counts from here
   std::string host;                     // hpkp: the host that sent the header
   std::string chromium_pins;            // chromium: the pins file's text (transport_security_state_static.pins)
+  std::string android_resources;        // android-nsc: the app's res/ directory, for trust-anchors' @raw/ files
 };
 
 // ImportChangeKind says what a difference between the source and the policy means.
