@@ -29,6 +29,7 @@
 #include "output.h"
 #include "pinion/atomic_file.h"
 #include "cli_runner.h"
+#include "silent_listener.h"
 #include "test_pki.h"
 #include "tls_server.h"
 
@@ -36,6 +37,7 @@ namespace pinion::cli {
 namespace {
 
 using testing::LoopbackTlsServer;
+using testing::SilentListener;
 using testing::TempDir;
 using testing::TestPki;
 
@@ -53,29 +55,6 @@ std::uint16_t ClosedPort() {
   close(fd);
   return ntohs(address.sin_port);
 }
-
-// SilentListener accepts TCP connections (the kernel does, from the backlog)
-// but never says a word: a client waits for a ServerHello that never comes.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    listen(fd_, 16);
-    socklen_t length = sizeof address;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
-  }
-  ~SilentListener() { close(fd_); }
-  std::uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // Ipv6TlsServer: a minimal TLS server on [::1] (LoopbackTlsServer is IPv4).
 class Ipv6TlsServer {

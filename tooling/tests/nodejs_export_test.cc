@@ -20,6 +20,7 @@
 #include "pinion/report.h"
 #include "pinion/tooling/export.h"
 #include "report_store.h"
+#include "silent_listener.h"
 #include "test_pki.h"
 #include "tls_server.h"
 
@@ -30,6 +31,7 @@ using testing::Cert;
 using testing::Issue;
 using testing::Key;
 using testing::LoopbackTlsServer;
+using testing::SilentListener;
 using testing::TempDir;
 using testing::TestPki;
 using Json = nlohmann::json;
@@ -42,29 +44,6 @@ std::string Quote(const std::string& text) {  // for a shell command line
   for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
-
-// A listening socket that never accepts: connections to it hang (a collector
-// that does not answer).
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof address;
-    bind(fd_, reinterpret_cast<sockaddr*>(&address), size);
-    listen(fd_, 16);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-    port_ = ntohs(address.sin_port);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class NodeExportTest : public ::testing::Test {
  protected:
