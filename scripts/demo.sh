@@ -11,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 pinion=${1:-$here/build/cli/pinion}
 [ -x "$pinion" ] || { echo "demo: $pinion not found; build first (see README)" >&2; exit 2; }
+pinion=$(realpath "$pinion")  # the steps run in a temporary directory
 host=api.example.test
 work=$(mktemp -d)
 pids=()
