@@ -9,20 +9,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-pinion=${1:-$here/build/cli/pinion}
-[ -x "$pinion" ] || { echo "demo: $pinion not found; build first (see README)" >&2; exit 2; }
-pinion=$(realpath "$pinion")  # the steps run in a temporary directory
-host=api.example.test
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
 # shellcheck source=lib-pki.sh
 . "$here/scripts/lib-pki.sh"
+pki_session demo "${1:-$here/build/cli/pinion}"
+host=api.example.test
 
 bold() { if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi; }
 run() { printf '$ %s\n' "$*"; "$@"; }

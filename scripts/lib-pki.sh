@@ -43,3 +43,17 @@ pki_serve() {
   echo "the TLS server did not start" >&2
   return 1
 }
+
+# pki_session NAME PINION: what demo.sh and walkthrough.sh start with — the
+# pinion binary checked and made absolute (in $pinion), a temporary working
+# directory that is the current one from now on, and servers (in `pids`)
+# killed and the directory removed on exit.
+pki_session() {
+  pinion=$2
+  [ -x "$pinion" ] || { echo "$1: $pinion not found; build first (see README)" >&2; exit 2; }
+  pinion=$(realpath "$pinion")
+  work=$(mktemp -d)
+  pids=()
+  trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+  cd "$work"
+}

@@ -12,20 +12,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-pinion=${1:-$here/build/cli/pinion}
-[ -x "$pinion" ] || { echo "walkthrough: $pinion not found; build first (see README)" >&2; exit 2; }
-pinion=$(realpath "$pinion")  # the steps run in a temporary directory
-host=api.example.test
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
 # shellcheck source=lib-pki.sh
 . "$here/scripts/lib-pki.sh"
+pki_session walkthrough "${1:-$here/build/cli/pinion}"
+host=api.example.test
 
 step() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
