@@ -12,12 +12,12 @@
 #include "pinion/openssl/enforcer.h"
 #include "pinion/policy.h"
 #include "test_pki.h"
-#include "tls_client.h"
+#include "pinion/tooling/tls_client.h"
 #include "tls_server.h"
 
 namespace {
 
-using pinion::internal::UniquePtr;
+using pinion::openssl::UniquePtr;
 using pinion::testing::TestPki;
 
 constexpr char kHost[] = "api.example.test";
@@ -113,7 +113,7 @@ void BM_Handshake_Loopback(benchmark::State& state) {
       {.chain_pem = Pki().LeafChainPem(), .key_pem = Pki().leaf_key.PrivatePem(), .min_version = TLS1_3_VERSION});
   auto ctx = ClientContext(pinned);
   for (auto _ : state) {
-    auto result = pinion::cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+    auto result = pinion::tooling::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
                                            .ctx = ctx.get(), .enforcer = pinned ? &SharedEnforcer() : nullptr});
     if (!result.ok() || !result->handshake_ok) {
       state.SkipWithError("handshake failed");

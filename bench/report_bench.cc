@@ -4,8 +4,9 @@
 
 #include "pinion/evaluate.h"
 #include "pinion/policy_loader.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
 #include "test_pki.h"
+#include "report_parse.h"
 
 namespace {
 

@@ -5,9 +5,10 @@
 
 #include <filesystem>
 
-#include "../collector/report_store.h"
-#include "pinion/report.h"
+#include "report_store.h"
+#include "pinion/report/report.h"
 #include "test_pki.h"
+#include "report_parse.h"
 
 namespace {
 

@@ -14,10 +14,16 @@
 #include "pinion/pin_source.h"
 #include "pinion/curl/report_uploader.h"
 #include "pinion/policy_loader.h"
-#include "pinion/reporter.h"
-#include "tls_client.h"
+#include "pinion/report/reporter.h"
+#include "pinion/tooling/tls_client.h"
 
 namespace pinion::cli {
+
+using tooling::ConnectProblem;
+using tooling::ConnectProblemHint;
+using tooling::ConnectProblemName;
+using tooling::ConnectTls;
+using tooling::ErrorCodeOf;
 namespace {
 
 struct CheckOptions {
@@ -304,7 +310,7 @@ int Run(const CheckOptions& options) {
   }
 
   outcome.mode = "handshake";
-  internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_cert_store(ctx.get(), trust->release());
   if (auto installed = (*enforcer)->InstallOn(ctx.get()); !installed) return Fail(installed.error(), "", json);
   auto result = ConnectTls({.host = target->host,

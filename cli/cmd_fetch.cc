@@ -6,9 +6,15 @@
 #include "output.h"
 #include "pinion/host_pattern.h"
 #include "pinion/error.h"
-#include "tls_client.h"
+#include "pinion/tooling/tls_client.h"
 
 namespace pinion::cli {
+
+using tooling::ConnectProblem;
+using tooling::ConnectProblemHint;
+using tooling::ConnectProblemName;
+using tooling::ConnectTls;
+using tooling::ErrorCodeOf;
 namespace {
 
 struct FetchOptions {
@@ -35,7 +41,7 @@ int Run(const FetchOptions& options) {
     return Fail(store.error(), "--ca-file takes a PEM bundle of trusted root certificates.", options.json,
                 kExitUsage);
   }
-  internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_cert_store(ctx.get(), store->release());
   // Record validation errors without aborting, so the served chain can be shown
   // even when it does not validate; the verdict below reports the failure.

@@ -10,9 +10,12 @@
 #include "pinion/policy_loader.h"
 #include "pinion/policy_store.h"
 #include "pinion/tooling/lint.h"
-#include "tls_client.h"
+#include "pinion/tooling/tls_client.h"
 
 namespace pinion::cli {
+
+using tooling::ConnectTls;
+using tooling::TlsClientResult;
 namespace {
 
 using tooling::Finding;
@@ -53,7 +56,7 @@ struct LiveChain {
 Result<LiveChain> ChainFromServer(const std::string& target_text, const LintCliOptions& options) {
   PINION_ASSIGN_OR_RETURN(HostPort target, ParseHostPort(target_text));
   PINION_ASSIGN_OR_RETURN(auto store, LoadTrustStore(options.ca_file));
-  internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_cert_store(ctx.get(), store.release());
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
   PINION_ASSIGN_OR_RETURN(TlsClientResult result, ConnectTls({.host = target.host, .port = target.port,

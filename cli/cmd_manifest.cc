@@ -8,9 +8,10 @@
 #include "output.h"
 #include "pinion/atomic_file.h"
 #include "pinion/certificate_info.h"
-#include "pinion/manifest.h"
+#include "pinion/dynamic/manifest.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
+#include "pinion/tooling/manifest_signing.h"
 
 namespace pinion::cli {
 namespace {

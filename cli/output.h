@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "internal/openssl_ptr.h"
+#include "pinion/tooling/host_port.h"
+#include "pinion/openssl/unique_ptr.h"
 #include "pinion/error.h"
 #include "pinion/pin_source.h"
 #include "pinion/result.h"
@@ -46,27 +47,15 @@ int Fail(const Error& error, std::string_view hint, bool json, int exit_code);
 int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details,
              const nlohmann::json& beside = nlohmann::json::object());
 
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 443;
-};
-// ParseHostPort reads "host", "host:port", "[v6]", "[v6]:port" or a bare
-// IPv6 address; `host` never keeps the brackets (kInvalidArgument otherwise).
-Result<HostPort> ParseHostPort(std::string_view text);
-// FormatHostPort writes "host:port", with brackets around an IPv6 address.
-std::string FormatHostPort(std::string_view host, std::uint16_t port);
-
-// ResolveConnectTo says where to dial for `target` given --connect-to `text`
-// (empty: the target itself): "ADDRESS" (target's port), "ADDRESS:PORT",
-// "[IPv6]:PORT", a bare IPv6 address, or curl's "HOST:PORT:ADDRESS:PORT"
-// whose HOST and PORT must be the target's or empty, and whose empty ADDRESS
-// or PORT keep the target's. kInvalidArgument (field "--connect-to") otherwise.
-// The target's name still drives SNI, verification and pins.
-Result<HostPort> ResolveConnectTo(std::string_view text, const HostPort& target);
+// Host and port parsing is shared with the scans (pinion/tooling/host_port.h).
+using tooling::FormatHostPort;
+using tooling::HostPort;
+using tooling::ParseHostPort;
+using tooling::ResolveConnectTo;
 
 // LoadTrustStore returns a store holding only the certificates of `ca_file`,
 // or the system default store when `ca_file` is empty.
-Result<internal::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file);
+Result<openssl::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file);
 
 // ParseDuration reads "30d", "12h", "90m" or "45s" (kInvalidArgument otherwise).
 Result<std::chrono::seconds> ParseDuration(std::string_view text);

@@ -29,3 +29,24 @@ function(pinion_cc_test name)
   include(GoogleTest)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()
+
+# pinion_cc_library(NAME ALIAS pinion::x EXPORT_NAME x SOURCES ... PUBLIC_LIBS ... PRIVATE_LIBS ...):
+# one module's library. Its public headers are include/ (the engine's tree,
+# where every module has its folder); src/ is only ever a PRIVATE include path,
+# so no target sees another module's internals through its own.
+function(pinion_cc_library name)
+  cmake_parse_arguments(ARG "" "ALIAS;EXPORT_NAME" "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  add_library(${name} ${ARG_SOURCES})
+  if(ARG_ALIAS)
+    add_library(${ARG_ALIAS} ALIAS ${name})
+  endif()
+  if(ARG_EXPORT_NAME)
+    set_target_properties(${name} PROPERTIES EXPORT_NAME ${ARG_EXPORT_NAME})
+  endif()
+  pinion_apply_warnings(${name})
+  target_include_directories(${name}
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>
+    PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_LIBS} PRIVATE ${ARG_PRIVATE_LIBS})
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()

@@ -12,10 +12,11 @@
 #include "manifest_directory.h"
 #include "pinion/certificate_info.h"
 #include "pinion/policy_loader.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
 #include "rate_limiter.h"
 #include "read_access.h"
 #include "report_store.h"
+#include "report_parse.h"
 
 namespace pinion::collector {
 namespace {

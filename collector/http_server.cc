@@ -7,7 +7,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,6 +15,8 @@
 #include <optional>
 #include <regex>
 #include <thread>
+
+#include "http/percent_decoding.h"
 
 namespace pinion::collector {
 namespace {
@@ -34,33 +35,6 @@ using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using PlainStream = beast::basic_stream<tcp, Executor>;
 using TlsStream = beast::ssl_stream<PlainStream>;
-
-// Percent-decoding by libcurl; in query strings '+' is a space as well.
-std::string Unescape(std::string_view text, bool plus_is_space) {
-  std::string input(text);
-  if (plus_is_space) std::replace(input.begin(), input.end(), '+', ' ');
-  int length = 0;
-  char* decoded = curl_easy_unescape(nullptr, input.c_str(), static_cast<int>(input.size()), &length);
-  if (decoded == nullptr) return input;  // out of memory: undecoded text simply matches nothing
-  std::string out(decoded, static_cast<std::size_t>(length));
-  curl_free(decoded);
-  return out;
-}
-
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> params;
-  while (!query.empty()) {
-    std::size_t end = query.find('&');
-    std::string_view pair = query.substr(0, end);
-    query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
-    if (pair.empty()) continue;
-    std::size_t equals = pair.find('=');
-    std::string name = Unescape(pair.substr(0, equals), true);
-    std::string value = equals == std::string_view::npos ? "" : Unescape(pair.substr(equals + 1), true);
-    params.try_emplace(std::move(name), std::move(value));  // the first of repeated names counts
-  }
-  return params;
-}
 
 bool IsPlainPath(const std::string& pattern) {
   return pattern.find_first_of("()[]{}\\.*+?^$|") == std::string::npos;
@@ -83,7 +57,7 @@ HttpRequest RequestFromMessage(http::request<http::string_body>& message, std::s
   request.method = std::string(message.method_string().data(), message.method_string().size());
   std::string_view target(message.target().data(), message.target().size());
   std::size_t question = target.find('?');
-  request.path = Unescape(target.substr(0, question), false);
+  request.path = PercentDecode(target.substr(0, question), false);
   if (question != std::string_view::npos) request.params = ParseQuery(target.substr(question + 1));
   for (const auto& field : message) {
     std::string name(field.name_string().data(), field.name_string().size());

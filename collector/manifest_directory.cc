@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "pinion/dsse.h"
+#include "pinion/dynamic/dsse.h"
 #include "pinion/pin_source.h"
 
 namespace pinion::collector {

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "pinion/clock.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
 #include "pinion/result.h"
 #include "sql_session.h"
 

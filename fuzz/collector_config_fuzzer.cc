@@ -19,7 +19,7 @@
 
 #include "collector.h"
 #include "fuzz_targets.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
 
 namespace {
 

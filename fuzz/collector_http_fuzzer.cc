@@ -28,8 +28,9 @@
 #include "fuzz_targets.h"
 #include "http_server.h"
 #include "pinion/clock.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
 #include "report_store.h"
+#include "report_parse.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "fuzz_targets.h"
-#include "pinion/dsse.h"
+#include "pinion/dynamic/dsse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto envelope = pinion::ParseDsseEnvelope(std::string_view(reinterpret_cast<const char*>(data), size));

@@ -4,8 +4,8 @@
 #include <string_view>
 
 #include "fuzz_targets.h"
-#include "pinion/dsse.h"
-#include "pinion/manifest.h"
+#include "pinion/dynamic/dsse.h"
+#include "pinion/dynamic/manifest.h"
 #include "pinion/policy_writer.h"
 
 namespace {

@@ -4,7 +4,8 @@
 #include <string_view>
 
 #include "fuzz_targets.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
+#include "report_parse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto report = pinion::ParseReport(std::string_view(reinterpret_cast<const char*>(data), size));

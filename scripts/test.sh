@@ -31,7 +31,7 @@ CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DPINION_SANITIZE=address,undefined -DPINION_BUILD_FUZZ=ON -DPINION_TESTDATA_DIR="$testdata"
 cmake --build build-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan -j "$jobs" --output-on-failure --timeout 600
-for target in pin_text pin_source der_spki policy import dsse manifest report collector_http collector_config; do
+for target in pin_text pin_source der_spki policy import dsse manifest report collector_http collector_config percent_decoding; do
   work=build-asan/fuzz-work/$target
   mkdir -p "$work"
   cp -r fuzz/corpus/$target/. "$work/"
@@ -45,6 +45,6 @@ done
 stage "3/3 clang ThreadSanitizer: concurrency tests"
 CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPINION_SANITIZE=thread -DPINION_TESTDATA_DIR="$testdata"
-cmake --build build-tsan -j "$jobs" --target pinion_core_test pinion_openssl_test pinion_collector_test
+cmake --build build-tsan -j "$jobs" --target pinion_engine_test pinion_report_test pinion_openssl_test pinion_collector_test
 TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp" ctest --test-dir build-tsan -j "$jobs" --output-on-failure --timeout 600 \
   -R 'Concurrent|EnforcerTest|ReporterTest|CollectorTest.*/sqlite'

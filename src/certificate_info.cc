@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "internal/openssl_ptr.h"
-#include "internal/openssl_util.h"
+#include "pinion/openssl/unique_ptr.h"
+#include "pinion/openssl/util.h"
 #include "pinion/der.h"
 
 namespace pinion {
@@ -33,26 +33,26 @@ std::string FormatUtc(std::chrono::sys_seconds time) {
 }
 
 Result<CertificateInfo> DescribeCertificate(std::span<const std::uint8_t> der) {
-  internal::UniquePtr<X509> certificate = internal::ParseCertificateDer(der);
+  openssl::UniquePtr<X509> certificate = openssl::ParseCertificateDer(der);
   if (!certificate) {
     return Error(ErrorCode::kCertificateParse,
-                 "certificate does not parse: " + internal::LastOpenSslError());
+                 "certificate does not parse: " + openssl::LastOpenSslError());
   }
   PINION_ASSIGN_OR_RETURN(std::span<const std::uint8_t> spki, SpkiOfCertificate(der));
   X509* x = certificate.get();
   CertificateInfo info{
-      .subject = internal::NameToString(X509_get_subject_name(x)),
-      .issuer = internal::NameToString(X509_get_issuer_name(x)),
+      .subject = openssl::NameToString(X509_get_subject_name(x)),
+      .issuer = openssl::NameToString(X509_get_issuer_name(x)),
       .not_before = ToSysSeconds(X509_get0_notBefore(x)),
       .not_after = ToSysSeconds(X509_get0_notAfter(x)),
-      .key_type = internal::KeyTypeName(X509_get0_pubkey(x)),
+      .key_type = openssl::KeyTypeName(X509_get0_pubkey(x)),
       .dns_names = {},
       .is_ca = X509_check_ca(x) != 0,
       .self_signed = (X509_get_extension_flags(x) & EXFLAG_SS) != 0,
       .spki_sha256 = Pin::OfSpki(spki),
       .certificate_sha256 = Pin::OfCertificate(der),
   };
-  internal::UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
+  openssl::UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);

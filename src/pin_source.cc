@@ -7,15 +7,15 @@
 #include <cstring>
 #include <fstream>
 
-#include "internal/openssl_ptr.h"
-#include "internal/openssl_util.h"
+#include "pinion/openssl/unique_ptr.h"
+#include "pinion/openssl/util.h"
 #include "internal/pem.h"
 #include "pinion/der.h"
 
 namespace pinion {
 namespace {
 
-using internal::UniquePtr;
+using openssl::UniquePtr;
 
 // Owns what PEM_read_bio hands out.
 struct PemBlock {
@@ -39,10 +39,10 @@ bool LooksLikePem(std::span<const std::uint8_t> bytes) {
 }
 
 Result<PinSource> FromCertificateDer(std::span<const std::uint8_t> der, std::string origin) {
-  UniquePtr<X509> certificate = internal::ParseCertificateDer(der);
+  UniquePtr<X509> certificate = openssl::ParseCertificateDer(der);
   if (!certificate) {
     return Error(ErrorCode::kCertificateParse,
-                 "certificate does not parse: " + internal::LastOpenSslError())
+                 "certificate does not parse: " + openssl::LastOpenSslError())
         .WithField(origin);
   }
   auto spki = SpkiOfCertificate(der);
@@ -66,8 +66,8 @@ Result<PinSource> FromCertificateDer(std::span<const std::uint8_t> der, std::str
   PinSource source;
   source.kind = PinSourceKind::kCertificate;
   source.origin = std::move(origin);
-  source.key_type = internal::KeyTypeName(X509_get0_pubkey(certificate.get()));
-  source.subject = internal::NameToString(X509_get_subject_name(certificate.get()));
+  source.key_type = openssl::KeyTypeName(X509_get0_pubkey(certificate.get()));
+  source.subject = openssl::NameToString(X509_get_subject_name(certificate.get()));
   source.spki_der.assign(spki->begin(), spki->end());
   source.certificate_der.assign(der.begin(), der.end());
   return source;
@@ -77,9 +77,9 @@ PinSource FromKey(EVP_PKEY* key, PinSourceKind kind, std::string origin, std::st
   PinSource source;
   source.kind = kind;
   source.origin = std::move(origin);
-  source.key_type = internal::KeyTypeName(key);
+  source.key_type = openssl::KeyTypeName(key);
   source.subject = std::move(subject);
-  source.spki_der = internal::PublicKeyDer(key);
+  source.spki_der = openssl::PublicKeyDer(key);
   return source;
 }
 
@@ -96,11 +96,11 @@ Result<PinSource> FromRequestDer(std::span<const std::uint8_t> der, std::string 
   EVP_PKEY* key = request ? X509_REQ_get0_pubkey(request.get()) : nullptr;
   if (key == nullptr) {
     return Error(ErrorCode::kKeyParse,
-                 "certificate request does not parse: " + internal::LastOpenSslError())
+                 "certificate request does not parse: " + openssl::LastOpenSslError())
         .WithField(origin);
   }
   return FromKey(key, PinSourceKind::kCertificateRequest, std::move(origin),
-                 internal::NameToString(X509_REQ_get_subject_name(request.get())));
+                 openssl::NameToString(X509_REQ_get_subject_name(request.get())));
 }
 
 Result<PinSource> FromPublicKeyDer(std::span<const std::uint8_t> der, bool pkcs1_rsa,
@@ -114,7 +114,7 @@ Result<PinSource> FromPublicKeyDer(std::span<const std::uint8_t> der, bool pkcs1
     key = ParseWhole<EVP_PKEY>(der, d2i_PUBKEY);
   }
   if (!key) {
-    return Error(ErrorCode::kKeyParse, "public key does not parse: " + internal::LastOpenSslError())
+    return Error(ErrorCode::kKeyParse, "public key does not parse: " + openssl::LastOpenSslError())
         .WithField(origin);
   }
   PinSource source = FromKey(key.get(), PinSourceKind::kPublicKey, std::move(origin), {});
@@ -134,7 +134,7 @@ Result<PinSource> FromPrivateKeyDer(std::span<const std::uint8_t> der, std::stri
   UniquePtr<EVP_PKEY> key = ParseWhole<EVP_PKEY>(der, d2i_AutoPrivateKey);
   if (!key) {
     return Error(ErrorCode::kKeyParse,
-                 "private key does not parse: " + internal::LastOpenSslError())
+                 "private key does not parse: " + openssl::LastOpenSslError())
         .WithField(origin);
   }
   return FromKey(key.get(), PinSourceKind::kPrivateKey, std::move(origin), {});
@@ -156,7 +156,7 @@ Result<std::optional<PinSource>> FromPemBlock(const PemBlock& block, std::string
       return Error(ErrorCode::kCertificateParse, "TRUSTED CERTIFICATE does not parse")
           .WithField(origin);
     }
-    std::vector<std::uint8_t> der = internal::CertificateDer(certificate.get());
+    std::vector<std::uint8_t> der = openssl::CertificateDer(certificate.get());
     PINION_ASSIGN_OR_RETURN(PinSource source, FromCertificateDer(der, origin));
     return std::optional<PinSource>(std::move(source));
   }
@@ -201,7 +201,7 @@ Status ForEachPemBlock(std::span<const std::uint8_t> bytes, std::string_view inp
       return Error(ErrorCode::kCertificateParse,
                    "PEM block " + std::to_string(index) +
                        " is damaged (bad base64 or missing END line): " +
-                       internal::LastOpenSslError())
+                       openssl::LastOpenSslError())
           .WithSource(std::string(input_name));
     }
     if (index > kMaxPinSourceObjects) {
@@ -276,7 +276,7 @@ Result<std::vector<PinSource>> ReadPinSources(std::span<const std::uint8_t> byte
   }
   // A single DER object: try each kind; each parser must consume every byte.
   std::string origin = std::string(input_name) + "#1";
-  if (internal::ParseCertificateDer(bytes) != nullptr) {
+  if (openssl::ParseCertificateDer(bytes) != nullptr) {
     // It is a certificate: its own verdict (even a refusal) is the answer.
     auto source = FromCertificateDer(bytes, origin);
     ERR_clear_error();
@@ -393,7 +393,7 @@ Result<std::vector<std::vector<std::uint8_t>>> ReadCertificatesFromFile(
 std::string CertificatesToPem(const std::vector<std::vector<std::uint8_t>>& certificates_der) {
   std::string pem;
   for (const auto& der : certificates_der) {
-    internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    openssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
     if (bio == nullptr ||
         PEM_write_bio(bio.get(), "CERTIFICATE", "", der.data(), static_cast<long>(der.size())) <= 0) {
       continue;  // only on allocation failure

@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-#include "internal/openssl_util.h"
+#include "pinion/openssl/util.h"
 #include "pinion/der.h"
 #include "test_pki.h"
 
@@ -38,7 +38,7 @@ std::string RunShell(const std::string& command) {
 }
 
 std::string CsrPem(const Key& key) {
-  internal::UniquePtr<X509_REQ> req(X509_REQ_new());
+  openssl::UniquePtr<X509_REQ> req(X509_REQ_new());
   X509_REQ_set_pubkey(req.get(), key.pkey.get());
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
@@ -46,7 +46,7 @@ std::string CsrPem(const Key& key) {
   int base = EVP_PKEY_get_base_id(key.pkey.get());
   const EVP_MD* md = (base == EVP_PKEY_ED25519 || base == EVP_PKEY_ED448) ? nullptr : EVP_sha256();
   EXPECT_GT(X509_REQ_sign(req.get(), key.pkey.get(), md), 0);
-  internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  openssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_REQ(bio.get(), req.get());
   char* data = nullptr;
   long length = BIO_get_mem_data(bio.get(), &data);
@@ -184,7 +184,7 @@ TEST(PinSourceTest, MalformedInputsFailWithSpecificCodes) {
   EXPECT_EQ(only_params.error().code(), ErrorCode::kNoPinSource);
   EXPECT_NE(only_params.error().message().find("EC PARAMETERS"), std::string::npos);
 
-  internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  openssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PKCS8PrivateKey(bio.get(), key.pkey.get(), EVP_aes_128_cbc(), nullptr, 0, nullptr,
                                 const_cast<char*>("secret"));
   char* data = nullptr;
@@ -215,7 +215,7 @@ TEST(PinSourceTest, NonCanonicalSpkiInACertificateIsRefused) {
   ASSERT_FALSE(sources.ok());
   EXPECT_EQ(sources.error().code(), ErrorCode::kCertificateParse);
   EXPECT_EQ(sources.error().source(), "odd.der");
-  internal::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  openssl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio(bio.get(), "CERTIFICATE", "", der.data(), static_cast<long>(der.size()));
   char* data = nullptr;
   long length = BIO_get_mem_data(bio.get(), &data);

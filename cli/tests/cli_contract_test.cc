@@ -86,14 +86,14 @@ class Ipv6TlsServer {
  private:
   Ipv6TlsServer(int fd, std::uint16_t port, const std::string& chain_pem, const std::string& key_pem)
       : fd_(fd), port_(port), ctx_(SSL_CTX_new(TLS_server_method())) {
-    internal::UniquePtr<BIO> chain(BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size())));
-    internal::UniquePtr<X509> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
+    openssl::UniquePtr<BIO> chain(BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size())));
+    openssl::UniquePtr<X509> leaf(PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr));
     SSL_CTX_use_certificate(ctx_.get(), leaf.get());
     while (X509* extra = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
       SSL_CTX_add0_chain_cert(ctx_.get(), extra);
     }
-    internal::UniquePtr<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-    internal::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+    openssl::UniquePtr<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+    openssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
     SSL_CTX_use_PrivateKey(ctx_.get(), key.get());
     acceptor_ = std::thread([this] { Loop(); });
   }
@@ -101,7 +101,7 @@ class Ipv6TlsServer {
     while (!stop_) {
       int client = accept(fd_, nullptr, nullptr);
       if (client < 0) return;
-      internal::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
+      openssl::UniquePtr<SSL> ssl(SSL_new(ctx_.get()));
       SSL_set_fd(ssl.get(), client);
       if (SSL_accept(ssl.get()) == 1) {
         ++handshakes_;
@@ -114,7 +114,7 @@ class Ipv6TlsServer {
 
   int fd_;
   std::uint16_t port_;
-  internal::UniquePtr<SSL_CTX> ctx_;
+  openssl::UniquePtr<SSL_CTX> ctx_;
   std::atomic<bool> stop_{false};
   std::atomic<int> handshakes_{0};
   std::thread acceptor_;

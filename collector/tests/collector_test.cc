@@ -25,6 +25,7 @@
 #include "postgres_cluster.h"
 #include "report_store.h"
 #include "test_pki.h"
+#include "report_parse.h"
 
 namespace pinion::collector {
 namespace {

@@ -7,7 +7,7 @@
 #include "pinion/curl/pinning.h"
 #include "pinion/curl/report_uploader.h"
 #include "pinion/policy_loader.h"
-#include "pinion/reporter.h"
+#include "pinion/report/reporter.h"
 #include "report_store.h"
 #include "serve_process.h"
 #include "test_pki.h"

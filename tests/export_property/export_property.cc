@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-#include "internal/openssl_ptr.h"
+#include "pinion/openssl/unique_ptr.h"
 #include "pinion/openssl/enforcer.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
@@ -51,7 +51,7 @@ namespace pinion::property {
 namespace {
 
 namespace fs = std::filesystem;
-using internal::UniquePtr;
+using openssl::UniquePtr;
 
 constexpr const char* kOkHttpClasspath = "/usr/share/java/okhttp.jar:/usr/share/java/okio.jar";
 constexpr int kSkipped = 77;

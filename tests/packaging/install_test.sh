@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Packaging test: installs pinion into a temporary prefix, then builds every
+# Packaging test: installs pinion into a temporary prefix, builds and runs a
+# consumer of each library with its own pkg-config file, then builds every
 # example out of tree with find_package(pinion CONFIG) — static_client with a
-# policy compiled in by `pinion export --to cpp` — and a small program with
-# pkg-config, and runs the OpenSSL and static clients against a real
+# policy compiled in by `pinion export --to cpp` — and runs the OpenSSL and static clients against a real
 # `openssl s_server` on 127.0.0.1: accepted with the real chain, refused with
 # a rogue one.
 #   tests/packaging/install_test.sh BUILD_DIR
@@ -19,25 +19,67 @@ trap cleanup EXIT
 prefix=$work/prefix
 
 cmake --install "$build" --prefix "$prefix" >/dev/null
-# The core's and the libcurl adapter's public headers never include OpenSSL's;
-# only pinion/openssl/enforcer.h and the Asio adapter (asio::ssl is OpenSSL) do.
-if grep -l -e "#include <openssl/" -e "pinion/openssl/enforcer.h" "$prefix/include/pinion"/*.h "$prefix/include/pinion/curl"/*.h; then
-  echo "a core or libcurl-adapter header exposes OpenSSL" >&2; exit 1
+# The engine's, dynamic's, report's and the libcurl adapter's public headers
+# never include OpenSSL's, nor the pinion/openssl/ headers that name OpenSSL types.
+if grep -l -e "#include <openssl/" -e '#include "pinion/openssl/\(enforcer\|unique_ptr\|util\).h"' "$prefix/include/pinion"/*.h \
+    "$prefix/include/pinion/dynamic"/*.h "$prefix/include/pinion/report"/*.h "$prefix/include/pinion/curl"/*.h; then
+  echo "an engine, dynamic, report or libcurl-adapter header exposes OpenSSL" >&2; exit 1
 fi
 
-
-cat >"$work/consumer.cc" <<'CC'
+# One consumer per library, each built with only its own pkg-config file and run.
+pc_dir=$(dirname "$(find "$prefix" -name pinion.pc)")
+consumer() {  # consumer PKG-CONFIG-NAME: builds and runs $work/$1.cc
+  c++ "$work/$1.cc" -o "$work/$1" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs "$1")
+  "$work/$1"
+}
+cat >"$work/pinion.cc" <<'CC'
 #include <iostream>
 #include "pinion/pin.h"
-int main(int argc, char** argv) {
-  auto pin = pinion::Pin::Parse(argc > 1 ? argv[1] : "");
+int main() {
+  auto pin = pinion::Pin::Parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
   std::cout << (pin ? pin->ToString() : pin.error().ToString()) << "\n";
   return pin ? 0 : 1;
 }
 CC
-pc_dir=$(dirname "$(find "$prefix" -name pinion.pc)")
-c++ "$work/consumer.cc" -o "$work/consumer" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs pinion)
-"$work/consumer" "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" | grep -q '^sha256/'
+cat >"$work/pinion-dynamic.cc" <<'CC'
+#include "pinion/dynamic/dsse.h"
+int main() { return pinion::ParseDsseEnvelope("not json").ok() ? 1 : 0; }  // refused: exit 0
+CC
+cat >"$work/pinion-report.cc" <<'CC'
+#include "pinion/report/report.h"
+int main() { return pinion::IsReportable(pinion::Verdict{}) ? 1 : 0; }
+CC
+cat >"$work/pinion-openssl.cc" <<'CC'
+#include "pinion/openssl/enforcer.h"
+#include "pinion/openssl/unique_ptr.h"
+#include "pinion/policy_store.h"
+int main() {
+  pinion::PolicyStore store;
+  auto enforcer = pinion::openssl::Enforcer::Create(store);
+  pinion::openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  return enforcer && (*enforcer)->InstallOn(ctx.get()).ok() ? 0 : 1;
+}
+CC
+cat >"$work/pinion-curl.cc" <<'CC'
+#include "pinion/curl/pinning.h"
+#include "pinion/policy_store.h"
+int main() {
+  pinion::PolicyStore store;
+  auto pinning = pinion::curl::CurlPinning::Create(store);
+  CURL* easy = curl_easy_init();
+  bool ok = pinning && (*pinning)->Attach(easy).ok();
+  curl_easy_cleanup(easy);
+  return ok ? 0 : 1;
+}
+CC
+cat >"$work/pinion-asio.cc" <<'CC'
+#include <boost/asio/ssl.hpp>
+#include "pinion/asio/pinning.h"
+int main() { return 0; }  // the header-only adapter compiles and links against pinion-openssl alone
+CC
+for library in pinion pinion-dynamic pinion-report pinion-openssl pinion-curl pinion-asio; do
+  consumer "$library" >/dev/null || { echo "the $library consumer failed" >&2; exit 1; }
+done
 
 # A PKI for localhost and a rogue CA, a policy pinning the real leaf key and a backup.
 cd "$work"
@@ -83,4 +125,4 @@ set +e; "$static_client" localhost "$port" - - 127.0.0.1 >/dev/null 2>&1; code=$
 [ "$code" = 3 ] || { echo "static_client accepted or misjudged the rogue chain (exit $code)" >&2; exit 1; }
 kill "$server"; wait "$server" 2>/dev/null || true
 server=
-echo "packaging ok: installed; examples built with find_package, a program with pkg-config; real chain accepted, rogue refused"
+echo "packaging ok: installed; a consumer of each library built with pkg-config; examples built with find_package; real chain accepted, rogue refused"

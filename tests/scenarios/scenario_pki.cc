@@ -7,7 +7,7 @@
 namespace pinion::scenarios {
 namespace {
 
-using internal::UniquePtr;
+using openssl::UniquePtr;
 
 void Check(bool ok, const std::string& what) {
   if (!ok) throw std::runtime_error("scenario PKI: " + what);

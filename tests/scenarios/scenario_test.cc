@@ -26,8 +26,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "internal/openssl_ptr.h"
-#include "internal/openssl_util.h"
+#include "pinion/openssl/unique_ptr.h"
+#include "pinion/openssl/util.h"
 #include "pinion/asio/pinning.h"
 #include "pinion/curl/pinning.h"
 #include "pinion/evaluate.h"
@@ -43,7 +43,7 @@
 namespace pinion::scenarios {
 namespace {
 
-using internal::UniquePtr;
+using openssl::UniquePtr;
 using testing::TempDir;
 
 // ---------------------------------------------------------------------------
@@ -325,7 +325,7 @@ void ScenarioTest::RunCore() {
     } else {
       std::vector<std::vector<std::uint8_t>> built;
       STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
-      for (int j = 0; j < sk_X509_num(chain); ++j) built.push_back(internal::CertificateDer(sk_X509_value(chain, j)));
+      for (int j = 0; j < sk_X509_num(chain); ++j) built.push_back(openssl::CertificateDer(sk_X509_value(chain, j)));
       auto verified = VerifiedChain::FromChainValidatedByCaller(built);
       ASSERT_TRUE(verified.ok());
       auto verdict = std::make_shared<Verdict>(Evaluate(timeline.policy, host, 443, *verified, at));

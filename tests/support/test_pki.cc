@@ -12,13 +12,13 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "internal/openssl_util.h"
+#include "pinion/openssl/util.h"
 
 namespace pinion::testing {
 namespace {
 
 void Check(bool ok, const char* what) {
-  if (!ok) throw std::runtime_error(std::string("test PKI: ") + what + ": " + internal::LastOpenSslError());
+  if (!ok) throw std::runtime_error(std::string("test PKI: ") + what + ": " + openssl::LastOpenSslError());
 }
 
 std::string BioToString(BIO* bio) {
@@ -65,10 +65,10 @@ std::string Key::PublicPem() const {
   return BioToString(bio.get());
 }
 
-std::vector<std::uint8_t> Key::SpkiDer() const { return internal::PublicKeyDer(pkey.get()); }
+std::vector<std::uint8_t> Key::SpkiDer() const { return openssl::PublicKeyDer(pkey.get()); }
 Pin Key::SpkiPin() const { return Pin::OfSpki(SpkiDer()); }
 
-std::vector<std::uint8_t> Cert::Der() const { return internal::CertificateDer(x509.get()); }
+std::vector<std::uint8_t> Cert::Der() const { return openssl::CertificateDer(x509.get()); }
 
 std::string Cert::Pem() const {
   UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -77,7 +77,7 @@ std::string Cert::Pem() const {
 }
 
 Pin Cert::SpkiPin() const {
-  return Pin::OfSpki(internal::PublicKeyDer(X509_get0_pubkey(x509.get())));
+  return Pin::OfSpki(openssl::PublicKeyDer(X509_get0_pubkey(x509.get())));
 }
 Pin Cert::CertificatePin() const { return Pin::OfCertificate(Der()); }
 

@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "internal/openssl_ptr.h"
+#include "pinion/openssl/unique_ptr.h"
 #include "pinion/pin.h"
 
 namespace pinion::testing {
 
-using internal::UniquePtr;
+using openssl::UniquePtr;
 
 enum class KeyKind { kEcP256, kEcP384, kEcP521, kRsa2048, kEd25519, kEd448 };
 

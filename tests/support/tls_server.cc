@@ -15,10 +15,10 @@
 namespace pinion::testing {
 namespace {
 
-internal::UniquePtr<SSL_CTX> MakeServerContext(const LoopbackTlsServer::Options& options,
+openssl::UniquePtr<SSL_CTX> MakeServerContext(const LoopbackTlsServer::Options& options,
                                                const std::string& chain_pem,
                                                const std::string& key_pem) {
-  internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
+  openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()));
   SSL_CTX_set_min_proto_version(ctx.get(), options.min_version);
   SSL_CTX_set_max_proto_version(ctx.get(), options.max_version);
   if (!options.cipher_list.empty()) {
@@ -29,7 +29,7 @@ internal::UniquePtr<SSL_CTX> MakeServerContext(const LoopbackTlsServer::Options&
   static const unsigned char kSessionContext[] = "pinion-test";
   SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_SERVER);
-  internal::UniquePtr<BIO> chain(BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size())));
+  openssl::UniquePtr<BIO> chain(BIO_new_mem_buf(chain_pem.data(), static_cast<int>(chain_pem.size())));
   bool first = true;
   while (X509* cert = PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
     if (first) {
@@ -41,8 +41,8 @@ internal::UniquePtr<SSL_CTX> MakeServerContext(const LoopbackTlsServer::Options&
     }
   }
   ERR_clear_error();
-  internal::UniquePtr<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
-  internal::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
+  openssl::UniquePtr<BIO> key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
+  openssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
   if (first || !key || SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1) {
     throw std::runtime_error("test server: bad certificate or key");
   }
@@ -99,7 +99,7 @@ void LoopbackTlsServer::Serve(int fd) {
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  internal::UniquePtr<SSL> ssl;
+  openssl::UniquePtr<SSL> ssl;
   {
     std::lock_guard<std::mutex> lock(ctx_mutex_);
     ssl.reset(SSL_new(ctx_.get()));

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "internal/openssl_ptr.h"
+#include "pinion/openssl/unique_ptr.h"
 
 namespace pinion::testing {
 
@@ -46,7 +46,7 @@ class LoopbackTlsServer {
   void Serve(int fd);
 
   Options options_;
-  internal::UniquePtr<SSL_CTX> ctx_;
+  openssl::UniquePtr<SSL_CTX> ctx_;
   std::mutex ctx_mutex_;
   int listen_fd_ = -1;
   std::uint16_t port_ = 0;

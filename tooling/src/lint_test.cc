@@ -92,7 +92,7 @@ TEST_F(LintTest, EachRuleFires) {
             V{"PIN007"});
 
   Key weak = Key::Generate(KeyKind::kRsa2048);
-  internal::UniquePtr<EVP_PKEY> rsa1024(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
+  openssl::UniquePtr<EVP_PKEY> rsa1024(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}));
   Key small{std::move(rsa1024)};
   PinSource backup_source = Source(pki_->backup_key.PublicPem());
   EXPECT_EQ(ids(Domain("a.example.test", {small.SpkiPin(), backup}), {.keys = {Source(small.PublicPem()), backup_source}}),

@@ -17,12 +17,13 @@
 
 #include "collector.h"
 #include "pinion/policy_loader.h"
-#include "pinion/report.h"
+#include "pinion/report/report.h"
 #include "pinion/tooling/export.h"
 #include "report_store.h"
 #include "silent_listener.h"
 #include "test_pki.h"
 #include "tls_server.h"
+#include "report_parse.h"
 
 namespace pinion::tooling {
 namespace {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "pinion/policy_loader.h"
+#include "pinion/tooling/manifest_signing.h"
 #include "https_test_server.h"
 #include "test_pki.h"
 

@@ -10,6 +10,7 @@
 #include "pinion/policy_loader.h"
 #include "https_test_server.h"
 #include "test_pki.h"
+#include "report_parse.h"
 
 namespace pinion::curl {
 namespace {

@@ -6,15 +6,15 @@
 #include <algorithm>
 #include <iostream>
 
-#include "internal/openssl_ptr.h"
-#include "internal/openssl_util.h"
+#include "pinion/openssl/unique_ptr.h"
+#include "pinion/openssl/util.h"
 #include "internal/verified_chain_factory.h"
 #include "pinion/host_pattern.h"
 
 namespace pinion::openssl {
 namespace {
 
-using internal::UniquePtr;
+using openssl::UniquePtr;
 
 // A decision stored on an SSL_SESSION so that resumption can reuse it only
 // under the same policy snapshot, host and port, and within its time bound.
@@ -161,7 +161,7 @@ ConnectionState& EnsureState(SSL* ssl) {
 std::vector<std::vector<std::uint8_t>> StackToDer(STACK_OF(X509) * stack) {
   std::vector<std::vector<std::uint8_t>> out;
   for (int i = 0; stack != nullptr && i < sk_X509_num(stack); ++i) {
-    out.push_back(internal::CertificateDer(sk_X509_value(stack, i)));
+    out.push_back(openssl::CertificateDer(sk_X509_value(stack, i)));
   }
   return out;
 }
@@ -317,7 +317,7 @@ std::shared_ptr<STACK_OF(X509)> Enforcer::AnchorsFor(const PolicySnapshot& polic
       if (each.anchors.use_system()) continue;
       UniquePtr<STACK_OF(X509)> stack(sk_X509_new_null());
       for (const auto& der : each.anchors.certificates_der) {
-        UniquePtr<X509> certificate = internal::ParseCertificateDer(der);
+        UniquePtr<X509> certificate = openssl::ParseCertificateDer(der);
         if (certificate && sk_X509_push(stack.get(), certificate.get()) > 0) certificate.release();
       }
       prepared->stacks.emplace_back(&each, std::move(stack));
@@ -602,10 +602,10 @@ ChainCheck Enforcer::CheckChain(const std::vector<std::vector<std::uint8_t>>& ch
     result.validation = Error(ErrorCode::kChainEmpty, "the chain file has no certificate");
     return result;
   }
-  UniquePtr<X509> leaf = internal::ParseCertificateDer(chain.front());
+  UniquePtr<X509> leaf = openssl::ParseCertificateDer(chain.front());
   UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
   for (std::size_t i = 1; i < chain.size(); ++i) {
-    UniquePtr<X509> certificate = internal::ParseCertificateDer(chain[i]);
+    UniquePtr<X509> certificate = openssl::ParseCertificateDer(chain[i]);
     if (!certificate) {
       result.validation = Error(ErrorCode::kCertificateParse,
                                 "chain certificate " + std::to_string(i) + " does not parse");

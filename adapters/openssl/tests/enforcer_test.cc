@@ -7,10 +7,11 @@
 #include <atomic>
 #include <thread>
 
-#include "pinion/dynamic_policy.h"
+#include "pinion/dynamic/dynamic_policy.h"
 #include "pinion/policy_loader.h"
 #include "test_pki.h"
-#include "tls_client.h"
+#include "pinion/tooling/tls_client.h"
+#include "pinion/tooling/manifest_signing.h"
 #include "tls_server.h"
 
 namespace pinion::openssl {
@@ -38,9 +39,9 @@ class EnforcerTest : public ::testing::TestWithParam<int> {
 
   // The client trusts BOTH the legitimate root and the rogue root: the rogue
   // CA is in the device trust store (a compromised or coerced CA).
-  internal::UniquePtr<SSL_CTX> ClientContext(std::vector<const Cert*> roots = {}) {
+  openssl::UniquePtr<SSL_CTX> ClientContext(std::vector<const Cert*> roots = {}) {
     if (roots.empty()) roots = {&pki_->root, &pki_->rogue_root};
-    internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+    openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
     SSL_CTX_set_max_proto_version(ctx.get(), tls_version());
     X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
     for (const Cert* root : roots) X509_STORE_add_cert(store, root->x509.get());
@@ -65,7 +66,7 @@ class EnforcerTest : public ::testing::TestWithParam<int> {
   struct PinnedClient {
     PolicyStore store;
     std::unique_ptr<Enforcer> enforcer;
-    internal::UniquePtr<SSL_CTX> ctx;
+    openssl::UniquePtr<SSL_CTX> ctx;
   };
   std::unique_ptr<PinnedClient> MakeClient(PolicySnapshot policy, EnforcerOptions options = {},
                                            std::vector<const Cert*> roots = {}) {
@@ -76,13 +77,13 @@ class EnforcerTest : public ::testing::TestWithParam<int> {
     EXPECT_TRUE(client->enforcer->InstallOn(client->ctx.get()).ok());
     return client;
   }
-  cli::TlsClientResult Connect(PinnedClient& client, std::uint16_t port, const std::string& host = kHost,
+  tooling::TlsClientResult Connect(PinnedClient& client, std::uint16_t port, const std::string& host = kHost,
                                SSL_SESSION* resume = nullptr) {
     return Connect(client.ctx.get(), client.enforcer.get(), port, host, resume);
   }
-  cli::TlsClientResult Connect(SSL_CTX* ctx, Enforcer* enforcer, std::uint16_t port,
+  tooling::TlsClientResult Connect(SSL_CTX* ctx, Enforcer* enforcer, std::uint16_t port,
                                const std::string& host = kHost, SSL_SESSION* resume = nullptr) {
-    auto result = cli::ConnectTls({.host = host, .port = port, .connect_to = "127.0.0.1",
+    auto result = tooling::ConnectTls({.host = host, .port = port, .connect_to = "127.0.0.1",
                                    .timeout = std::chrono::seconds(5), .ctx = ctx,
                                    .enforcer = enforcer, .resume = resume, .read_reply = true});
     EXPECT_TRUE(result.ok()) << result.error().ToString();
@@ -119,7 +120,7 @@ TEST_P(EnforcerTest, RogueCaTrustedByTheClientIsRejectedByPins) {
   // Without pinion the handshake succeeds: the rogue root is trusted.
   auto plain_ctx = ClientContext();
   SSL_CTX_set_verify(plain_ctx.get(), SSL_VERIFY_PEER, nullptr);
-  auto plain = cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+  auto plain = tooling::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
                                 .ctx = plain_ctx.get(), .read_reply = true});
   ASSERT_TRUE(plain.ok());
   EXPECT_TRUE(plain->handshake_ok);
@@ -330,7 +331,7 @@ TEST_P(EnforcerTest, MisuseFailsClosed) {
   EXPECT_EQ(enforcer->InstallOn(ctx.get()).error().code(), ErrorCode::kTlsSetup);
 
   // No PrepareConnection: no host to pin for, so the handshake fails.
-  auto unprepared = cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+  auto unprepared = tooling::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
                                      .ctx = ctx.get(), .enforcer = nullptr});
   ASSERT_TRUE(unprepared.ok());
   EXPECT_FALSE(unprepared->handshake_ok);
@@ -338,7 +339,7 @@ TEST_P(EnforcerTest, MisuseFailsClosed) {
 
   // Verification switched off by the application after PrepareConnection is switched back on.
   auto rogue = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
-  internal::UniquePtr<SSL_CTX> lax = ClientContext();
+  openssl::UniquePtr<SSL_CTX> lax = ClientContext();
   ASSERT_TRUE(enforcer->InstallOn(lax.get()).ok());
   SSL_CTX_set_verify(lax.get(), SSL_VERIFY_NONE, nullptr);
   auto result = Connect(lax.get(), enforcer.get(), rogue->port());
@@ -360,7 +361,7 @@ TEST_P(EnforcerTest, ConcurrentHandshakesWithPolicySwaps) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto result = cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+        auto result = tooling::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
                                        .timeout = std::chrono::seconds(5), .ctx = client->ctx.get(),
                                        .enforcer = client->enforcer.get()});
         if (!result.ok() || result->verdict == nullptr) {
@@ -421,7 +422,7 @@ TEST_P(EnforcerTest, ConcurrentHandshakesWhileManifestsArrive) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        auto result = cli::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
+        auto result = tooling::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
                                        .timeout = std::chrono::seconds(5), .ctx = ctx.get(),
                                        .enforcer = enforcer.get()});
         if (!result.ok() || result->verdict == nullptr || !result->handshake_ok) {
@@ -464,7 +465,7 @@ TEST_F(CheckChainTest, ValidatesThenPins) {
   ASSERT_TRUE(policy.ok());
   PolicyStore store(*policy);
   auto enforcer = *Enforcer::Create(store);
-  internal::UniquePtr<X509_STORE> trust(X509_STORE_new());
+  openssl::UniquePtr<X509_STORE> trust(X509_STORE_new());
   X509_STORE_add_cert(trust.get(), pki_->root.x509.get());
   X509_STORE_add_cert(trust.get(), pki_->rogue_root.x509.get());
   TimePoint now = SystemClock::Instance().Now();

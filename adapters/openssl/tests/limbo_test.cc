@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/pem.h>
 
-#include "internal/openssl_ptr.h"
+#include "pinion/openssl/unique_ptr.h"
 #include "pinion/openssl/enforcer.h"
 #include "pinion/pin_source.h"
 
@@ -44,12 +44,12 @@ TEST(LimboTest, PinsOnlyEverMatchTheValidatedChain) {
     std::string host = peer_name["value"];
     if (!NormalizeHostName(host).ok() || !HostPattern::Parse(host, false).ok()) continue;
 
-    internal::UniquePtr<X509_STORE> trust(X509_STORE_new());
+    openssl::UniquePtr<X509_STORE> trust(X509_STORE_new());
     std::vector<Pin> decoy_candidates;
     for (const auto& pem : test["trusted_certs"]) {
       auto der = PemToDer(pem);
       const unsigned char* cursor = der.data();
-      internal::UniquePtr<X509> x(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+      openssl::UniquePtr<X509> x(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
       if (x) X509_STORE_add_cert(trust.get(), x.get());
       if (auto s = ReadPinSources(der, "t"); s.ok()) decoy_candidates.push_back(s->front().SpkiPin());
     }

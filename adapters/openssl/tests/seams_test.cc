@@ -38,7 +38,7 @@ struct Seen {
   std::string reply;
   std::shared_ptr<const Verdict> verdict;
   bool pin_failure = false;
-  internal::UniquePtr<SSL_SESSION> session;
+  openssl::UniquePtr<SSL_SESSION> session;
 };
 
 // DialLoopback: a TCP connection to 127.0.0.1:`port` with 5 s timeouts (-1 on failure).
@@ -69,7 +69,7 @@ Seen Connect(SSL_CTX* ctx, std::uint16_t port, const std::function<void(SSL*)>& 
     ADD_FAILURE() << "cannot connect to 127.0.0.1:" << port;
     return seen;
   }
-  internal::UniquePtr<SSL> ssl(SSL_new(ctx));
+  openssl::UniquePtr<SSL> ssl(SSL_new(ctx));
   SSL_set_fd(ssl.get(), fd);
   if (prepare) prepare(ssl.get());
   if (resume != nullptr) SSL_set_session(ssl.get(), resume);
@@ -100,8 +100,8 @@ class SeamsTest : public ::testing::TestWithParam<int> {
         .chain_pem = chain_pem, .key_pem = key.PrivatePem(), .max_version = GetParam()});
   }
   // The client trusts the legitimate AND the rogue root (a coerced CA).
-  internal::UniquePtr<SSL_CTX> ClientContext() {
-    internal::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
+  openssl::UniquePtr<SSL_CTX> ClientContext() {
+    openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
     SSL_CTX_set_max_proto_version(ctx.get(), GetParam());
     X509_STORE* store = SSL_CTX_get_cert_store(ctx.get());
     X509_STORE_add_cert(store, pki_->root.x509.get());
@@ -140,7 +140,7 @@ TEST_P(SeamsTest, ConcurrentAnchorSwapsKeepAnchorsAlive) {
   PolicySnapshot second = Policy({pki_->intermediate.SpkiPin()}, 2, "anchors = \"anchors.pem\"\n");
   PolicyStore store(first);
   auto enforcer = *Enforcer::Create(store);
-  internal::UniquePtr<X509_STORE> trust(X509_STORE_new());  // empty: only the anchors can validate
+  openssl::UniquePtr<X509_STORE> trust(X509_STORE_new());  // empty: only the anchors can validate
   TimePoint now = SystemClock::Instance().Now();
   constexpr int kThreads = 3, kChecks = 150;
   std::atomic<int> finished{0}, wrong{0};
@@ -202,11 +202,11 @@ TEST_P(SeamsTest, PrepareConnectionRefusesAContextWithoutInstallOn) {
   auto enforcer = *Enforcer::Create(store);
   auto other = *Enforcer::Create(store);
   auto bare = ClientContext();
-  internal::UniquePtr<SSL> ssl(SSL_new(bare.get()));
+  openssl::UniquePtr<SSL> ssl(SSL_new(bare.get()));
   EXPECT_EQ(enforcer->PrepareConnection(ssl.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
   auto foreign = ClientContext();
   ASSERT_TRUE(other->InstallOn(foreign.get()).ok());
-  internal::UniquePtr<SSL> foreign_ssl(SSL_new(foreign.get()));
+  openssl::UniquePtr<SSL> foreign_ssl(SSL_new(foreign.get()));
   EXPECT_EQ(enforcer->PrepareConnection(foreign_ssl.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
   EXPECT_TRUE(other->PrepareConnection(foreign_ssl.get(), kHost, 443).ok());
 }
@@ -261,7 +261,7 @@ TEST_P(SeamsTest, CommonNameOnlyLeafIsRefused) {
   EXPECT_FALSE(seen.connected);
   EXPECT_EQ(seen.verify_result, X509_V_ERR_HOSTNAME_MISMATCH);
 
-  internal::UniquePtr<X509_STORE> trust(X509_STORE_new());
+  openssl::UniquePtr<X509_STORE> trust(X509_STORE_new());
   X509_STORE_add_cert(trust.get(), pki_->root.x509.get());
   ChainCheck offline = enforcer->CheckChain({cn_only.Der(), pki_->intermediate.Der()}, kHost, 443,
                                             SystemClock::Instance().Now(), trust.get());
@@ -392,7 +392,7 @@ TEST_P(SeamsTest, FirstWriteOfAnUncheckedImplicitHandshakeIsNotSent) {
   SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
   int fd = DialLoopback(rogue->port());
   ASSERT_GE(fd, 0);
-  internal::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  openssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), fd);
   ASSERT_TRUE(enforcer->PrepareConnection(ssl.get(), kHost, 443).ok());
   SSL_set_connect_state(ssl.get());
@@ -407,10 +407,10 @@ TEST_P(SeamsTest, SslCreatedBeforeInstallOnIsRefused) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
-  internal::UniquePtr<SSL> early(SSL_new(ctx.get()));
+  openssl::UniquePtr<SSL> early(SSL_new(ctx.get()));
   ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
   EXPECT_EQ(enforcer->PrepareConnection(early.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
-  internal::UniquePtr<SSL> late(SSL_new(ctx.get()));
+  openssl::UniquePtr<SSL> late(SSL_new(ctx.get()));
   EXPECT_TRUE(enforcer->PrepareConnection(late.get(), kHost, 443).ok());
 }
 
@@ -420,9 +420,9 @@ TEST_P(SeamsTest, SslDupOfATemplateMadeBeforeInstallOnIsRefused) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
-  internal::UniquePtr<SSL> early(SSL_new(ctx.get()));
+  openssl::UniquePtr<SSL> early(SSL_new(ctx.get()));
   ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  internal::UniquePtr<SSL> copy(SSL_dup(early.get()));
+  openssl::UniquePtr<SSL> copy(SSL_dup(early.get()));
   ASSERT_NE(copy, nullptr);
   EXPECT_EQ(enforcer->PrepareConnection(copy.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
 }
@@ -435,9 +435,9 @@ TEST_P(SeamsTest, SslDupGetsItsOwnConnectionState) {
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
   ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  internal::UniquePtr<SSL> original(SSL_new(ctx.get()));
+  openssl::UniquePtr<SSL> original(SSL_new(ctx.get()));
   ASSERT_TRUE(enforcer->PrepareConnection(original.get(), kHost, 443).ok());
-  internal::UniquePtr<SSL> copy(SSL_dup(original.get()));
+  openssl::UniquePtr<SSL> copy(SSL_dup(original.get()));
   ASSERT_NE(copy, nullptr);
   ASSERT_NE(copy.get(), original.get());
   // The copy keeps the host it was prepared for and decides on its own.

@@ -28,7 +28,7 @@
 
 #include "pinion/clock.h"
 #include "pinion/curl/pinning.h"
-#include "pinion/dynamic_policy.h"
+#include "pinion/dynamic/dynamic_policy.h"
 #include "pinion/result.h"
 
 namespace pinion::curl {

@@ -32,7 +32,7 @@
 #include "pinion/clock.h"
 #include "pinion/curl/pinning.h"
 #include "pinion/policy_store.h"
-#include "pinion/reporter.h"
+#include "pinion/report/reporter.h"
 #include "pinion/result.h"
 
 namespace pinion::curl {
