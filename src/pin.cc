@@ -36,14 +36,6 @@ std::size_t DigestSize(HashAlgorithm algorithm) {
   return 0;
 }
 
-std::string_view HashAlgorithmName(HashAlgorithm algorithm) {
-  switch (algorithm) {
-    case HashAlgorithm::kSha256: return "sha256";
-    case HashAlgorithm::kSha384: return "sha384";
-    case HashAlgorithm::kSha512: return "sha512";
-  }
-  return "unknown";
-}
 
 Pin::Pin(PinTarget target, HashAlgorithm algorithm, std::span<const std::uint8_t> digest)
     : size_(static_cast<std::uint8_t>(digest.size())), algorithm_(algorithm), target_(target) {

@@ -229,15 +229,6 @@ Error WithInput(Error error, std::string_view input_name) {
 
 }  // namespace
 
-std::string_view PinSourceKindName(PinSourceKind kind) {
-  switch (kind) {
-    case PinSourceKind::kCertificate: return "certificate";
-    case PinSourceKind::kPublicKey: return "public_key";
-    case PinSourceKind::kPrivateKey: return "private_key";
-    case PinSourceKind::kCertificateRequest: return "csr";
-  }
-  return "unknown";
-}
 
 Pin PinSource::SpkiPin(HashAlgorithm algorithm) const { return Pin::OfSpki(spki_der, algorithm); }
 

@@ -4,14 +4,6 @@
 
 namespace pinion {
 
-std::string_view EnforcementModeName(EnforcementMode mode) {
-  switch (mode) {
-    case EnforcementMode::kEnforce: return "enforce";
-    case EnforcementMode::kReportOnly: return "report-only";
-  }
-  return "unknown";
-}
-
 bool IsCleanText(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
@@ -75,30 +67,8 @@ std::optional<std::string> ReportUriHost(std::string_view uri) {
   return *normalized;
 }
 
-std::string_view PinRoleName(PinRole role) {
-  switch (role) {
-    case PinRole::kUnspecified: return "";
-    case PinRole::kLeaf: return "leaf";
-    case PinRole::kCa: return "ca";
-  }
-  return "";
-}
 
-std::string_view ExpiryActionName(ExpiryAction action) {
-  switch (action) {
-    case ExpiryAction::kAllow: return "allow";
-    case ExpiryAction::kEnforce: return "enforce";
-  }
-  return "unknown";
-}
 
-std::string_view OverrideModeName(OverrideMode mode) {
-  switch (mode) {
-    case OverrideMode::kDisabled: return "disabled";
-    case OverrideMode::kReportOnly: return "report-only";
-  }
-  return "unknown";
-}
 
 bool EnforcementOverride::AppliesTo(std::string_view normalized_host,
                                     std::chrono::sys_seconds now) const {
@@ -135,6 +105,14 @@ Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainR
       return Error(ErrorCode::kPolicyDate, "expires must lie between the years 0001 and 9999")
           .WithField(field + ".expires");
     }
+    if (rule.report_uris.size() > kMaxReportUris) {
+      return Error(ErrorCode::kInputTooLarge, "more than " + std::to_string(kMaxReportUris) + " report URIs")
+          .WithField(field + ".report_uri");
+    }
+    if (rule.anchors.certificates_der.size() > kMaxAnchorsPerDomain) {
+      return Error(ErrorCode::kInputTooLarge, "more than " + std::to_string(kMaxAnchorsPerDomain) + " anchors")
+          .WithField(field + ".anchors");
+    }
     for (std::size_t u = 0; u < rule.report_uris.size(); ++u) {
       const std::string& uri = rule.report_uris[u];
       if (!IsValidReportUri(uri)) {
@@ -159,6 +137,10 @@ Result<PolicySnapshot> Policy::Create(std::uint64_t version, std::vector<DomainR
       }
     }
     for (std::size_t a = 0; a < rule.pins.size(); ++a) {
+      if (rule.pins[a].label.size() > kMaxLabelLength) {
+        return Error(ErrorCode::kInputTooLarge, "label longer than " + std::to_string(kMaxLabelLength) + " characters")
+            .WithField(field + ".pins[" + std::to_string(a) + "].label");
+      }
       if (!IsCleanText(rule.pins[a].label)) {
         return Error(ErrorCode::kPolicySchema, "a label must be UTF-8 text without control characters")
             .WithField(field + ".pins[" + std::to_string(a) + "].label");

@@ -17,7 +17,6 @@ using internal::TableReader;
 using Context = SchemaContext;
 using internal::DecodeDate;
 
-constexpr std::size_t kMaxLabelLength = 256;
 
 Result<PinEntry> DecodePin(const ConfigValue& node, const std::string& field,
                            const Context& context) {
@@ -30,10 +29,10 @@ Result<PinEntry> DecodePin(const ConfigValue& node, const std::string& field,
   if (!pin) return context.Relocate(std::move(pin).error(), *pin_text, field + ".pin");
   PinEntry entry{*pin, label != nullptr ? label->string : std::string()};
   if (role != nullptr) {
-    if (role->string == "leaf") {
-      entry.role = PinRole::kLeaf;
-    } else if (role->string == "ca") {
-      entry.role = PinRole::kCa;
+    // "" is the table's name for no role, which a policy states by omitting the key.
+    auto parsed = role->string.empty() ? std::nullopt : kPinRoleNames.Parse(role->string);
+    if (parsed) {
+      entry.role = *parsed;
     } else {
       return context.At(*role, field + ".role", ErrorCode::kPolicySchema,
                         "role must be \"leaf\" or \"ca\", not \"" + role->string + "\"");
@@ -156,29 +155,23 @@ Result<DomainRule> DecodeDomain(const ConfigValue& node, const std::string& fiel
   DomainRule rule{.host = std::move(*pattern), .source_line = node.line, .source_column = node.column};
 
   if (mode != nullptr) {
-    if (mode->string == "enforce") {
-      rule.mode = EnforcementMode::kEnforce;
-    } else if (mode->string == "report-only") {
-      rule.mode = EnforcementMode::kReportOnly;
-    } else {
+    auto parsed = kEnforcementModeNames.Parse(mode->string);
+    if (!parsed) {
       return context.At(*mode, field + ".mode", ErrorCode::kPolicySchema,
-                        "mode must be \"enforce\" or \"report-only\", not \"" + mode->string +
-                            "\"");
+                        "mode must be \"enforce\" or \"report-only\", not \"" + mode->string + "\"");
     }
+    rule.mode = *parsed;
   }
   if (expires != nullptr) {
     PINION_ASSIGN_OR_RETURN(rule.expires, DecodeDate(*expires, field + ".expires", context));
   }
   if (on_expiry != nullptr) {
-    if (on_expiry->string == "allow") {
-      rule.on_expiry = ExpiryAction::kAllow;
-    } else if (on_expiry->string == "enforce") {
-      rule.on_expiry = ExpiryAction::kEnforce;
-    } else {
+    auto parsed = kExpiryActionNames.Parse(on_expiry->string);
+    if (!parsed) {
       return context.At(*on_expiry, field + ".on_expiry", ErrorCode::kPolicySchema,
-                        "on_expiry must be \"allow\" or \"enforce\", not \"" +
-                            on_expiry->string + "\"");
+                        "on_expiry must be \"allow\" or \"enforce\", not \"" + on_expiry->string + "\"");
     }
+    rule.on_expiry = *parsed;
   }
   if (report_uri != nullptr) {
     if (report_uri->array.size() > kMaxReportUris) {

@@ -32,9 +32,10 @@ bool SameRule(const DomainRule& a, const DomainRule& b) {
   return true;
 }
 
-// Embedded anchors are written as their PEM text, a bundle file by its path.
-std::string AnchorsText(const TrustAnchors& anchors) {
-  return anchors.embedded ? CertificatesToPem(anchors.certificates_der) : anchors.path;
+// Embedded anchors are written as their PEM text, a bundle file by its path
+// (or as PEM too when the document must be self-contained).
+std::string AnchorsText(const TrustAnchors& anchors, const PolicyWriteOptions& options) {
+  return anchors.embedded || options.self_contained ? CertificatesToPem(anchors.certificates_der) : anchors.path;
 }
 
 }  // namespace
@@ -60,7 +61,7 @@ std::string TomlString(const std::string& text) {
 }
 }  // namespace
 
-std::string PolicyToToml(const Policy& policy) {
+std::string PolicyToToml(const Policy& policy, const PolicyWriteOptions& options) {
   // Written by hand rather than through toml++, whose tables sort keys: the
   // output should read like docs/POLICY.md, host first.
   std::string out = "[policy]\nversion = " + std::to_string(policy.version()) + "\n";
@@ -83,7 +84,7 @@ std::string PolicyToToml(const Policy& policy) {
       }
       out += "]\n";
     }
-    if (!rule.anchors.use_system()) out += "anchors = " + TomlString(AnchorsText(rule.anchors)) + "\n";
+    if (!rule.anchors.use_system()) out += "anchors = " + TomlString(AnchorsText(rule.anchors, options)) + "\n";
     if (!rule.lint_disable.empty()) {
       out += "lint_disable = [";
       for (std::size_t i = 0; i < rule.lint_disable.size(); ++i) {
@@ -105,7 +106,7 @@ std::string PolicyToToml(const Policy& policy) {
   return out;
 }
 
-std::string PolicyToJson(const Policy& policy) {
+std::string PolicyToJson(const Policy& policy, const PolicyWriteOptions& options) {
   nlohmann::ordered_json root;
   root["policy"] = {{"version", policy.version()}};
   nlohmann::ordered_json domains = nlohmann::ordered_json::array();
@@ -118,7 +119,7 @@ std::string PolicyToJson(const Policy& policy) {
       domain["on_expiry"] = ExpiryActionName(rule.on_expiry);
     }
     if (!rule.report_uris.empty()) domain["report_uri"] = rule.report_uris;
-    if (!rule.anchors.use_system()) domain["anchors"] = AnchorsText(rule.anchors);
+    if (!rule.anchors.use_system()) domain["anchors"] = AnchorsText(rule.anchors, options);
     if (!rule.lint_disable.empty()) domain["lint_disable"] = rule.lint_disable;
     nlohmann::ordered_json pins = nlohmann::ordered_json::array();
     for (const PinEntry& entry : rule.pins) {

@@ -47,27 +47,7 @@ bool Verdict::HoldsAt(TimePoint now) const {
   return false;
 }
 
-std::string_view VerdictReasonName(VerdictReason reason) {
-  switch (reason) {
-    case VerdictReason::kMatched: return "matched";
-    case VerdictReason::kNotPinned: return "not-pinned";
-    case VerdictReason::kPolicyExpired: return "policy-expired";
-    case VerdictReason::kReportOnlyMismatch: return "report-only-mismatch";
-    case VerdictReason::kMismatch: return "mismatch";
-    case VerdictReason::kDebugOverride: return "debug-override";
-    case VerdictReason::kInvalidHost: return "invalid-host";
-    case VerdictReason::kKillSwitch: return "kill-switch";
-  }
-  return "unknown";
-}
 
-std::string_view DecisionName(Decision decision) {
-  switch (decision) {
-    case Decision::kAllow: return "allow";
-    case Decision::kReject: return "reject";
-  }
-  return "unknown";
-}
 
 std::string Verdict::Summary() const {
   std::string out = allowed() ? "ALLOW " : "REJECT ";

@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "pinion/enum_table.h"
 #include "pinion/result.h"
 
 namespace pinion {
@@ -35,7 +36,10 @@ enum class PinTarget : std::uint8_t {
 // DigestSize returns the digest length in bytes of `algorithm` (32, 48, 64).
 std::size_t DigestSize(HashAlgorithm algorithm);
 // HashAlgorithmName returns "sha256", "sha384" or "sha512".
-std::string_view HashAlgorithmName(HashAlgorithm algorithm);
+inline constexpr EnumTable<HashAlgorithm, 3> kHashAlgorithmNames{
+    {{{HashAlgorithm::kSha256, "sha256"}, {HashAlgorithm::kSha384, "sha384"}, {HashAlgorithm::kSha512, "sha512"}}}};
+static_assert(kHashAlgorithmNames.IsComplete());
+inline std::string_view HashAlgorithmName(HashAlgorithm algorithm) { return kHashAlgorithmNames.Name(algorithm); }
 
 // Pin is an immutable value: target, algorithm and digest bytes.
 class Pin {

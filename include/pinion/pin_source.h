@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/pin.h"
 #include "pinion/result.h"
 
@@ -36,8 +37,14 @@ enum class PinSourceKind : std::uint8_t {
   kPrivateKey,
   kCertificateRequest,
 };
-// PinSourceKindName returns "certificate", "public_key", "private_key" or "csr".
-std::string_view PinSourceKindName(PinSourceKind kind);
+inline constexpr EnumTable<PinSourceKind, 4> kPinSourceKindNames{{{
+    {PinSourceKind::kCertificate, "certificate"},
+    {PinSourceKind::kPublicKey, "public_key"},
+    {PinSourceKind::kPrivateKey, "private_key"},
+    {PinSourceKind::kCertificateRequest, "csr"},
+}}};
+static_assert(kPinSourceKindNames.IsComplete());
+inline std::string_view PinSourceKindName(PinSourceKind kind) { return kPinSourceKindNames.Name(kind); }
 
 // PinSource is one pinnable object found in an input.
 struct PinSource {

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/host_pattern.h"
 #include "pinion/pin.h"
 #include "pinion/result.h"
@@ -37,6 +38,7 @@ inline constexpr std::size_t kMaxPinsPerDomain = 64;
 inline constexpr std::size_t kMaxReportUris = 8;
 inline constexpr std::size_t kMaxAnchorsPerDomain = 256;
 inline constexpr std::size_t kMaxLintDisablePerDomain = 32;
+inline constexpr std::size_t kMaxLabelLength = 256;  // bytes of a pin's label
 
 enum class EnforcementMode : std::uint8_t { kEnforce, kReportOnly };
 // ExpiryAction says what happens once `expires` has passed.
@@ -45,8 +47,14 @@ enum class ExpiryAction : std::uint8_t {
   kEnforce,  // keep enforcing
 };
 
-std::string_view EnforcementModeName(EnforcementMode mode);  // "enforce" | "report-only"
-std::string_view ExpiryActionName(ExpiryAction action);      // "allow" | "enforce"
+inline constexpr EnumTable<EnforcementMode, 2> kEnforcementModeNames{
+    {{{EnforcementMode::kEnforce, "enforce"}, {EnforcementMode::kReportOnly, "report-only"}}}};
+static_assert(kEnforcementModeNames.IsComplete());
+inline constexpr EnumTable<ExpiryAction, 2> kExpiryActionNames{
+    {{{ExpiryAction::kAllow, "allow"}, {ExpiryAction::kEnforce, "enforce"}}}};
+static_assert(kExpiryActionNames.IsComplete());
+inline std::string_view EnforcementModeName(EnforcementMode mode) { return kEnforcementModeNames.Name(mode); }
+inline std::string_view ExpiryActionName(ExpiryAction action) { return kExpiryActionNames.Name(action); }
 
 // IsCleanText: valid UTF-8 without control characters (TAB allowed) — what labels must be,
 // so every policy can be written back as TOML and JSON.
@@ -65,7 +73,10 @@ std::optional<std::string> ReportUriHost(std::string_view uri);
 // matches a pin against every certificate of the validated chain whatever its
 // role; exporters use it for platforms that distinguish (iOS leaf vs CA identities).
 enum class PinRole : std::uint8_t { kUnspecified, kLeaf, kCa };
-std::string_view PinRoleName(PinRole role);  // "", "leaf", "ca"
+inline constexpr EnumTable<PinRole, 3> kPinRoleNames{
+    {{{PinRole::kUnspecified, ""}, {PinRole::kLeaf, "leaf"}, {PinRole::kCa, "ca"}}}};
+static_assert(kPinRoleNames.IsComplete());
+inline std::string_view PinRoleName(PinRole role) { return kPinRoleNames.Name(role); }
 
 // PinEntry is one expected pin with a human label ("backup key, offline").
 struct PinEntry {
@@ -110,7 +121,10 @@ struct DomainRule {
 // on a covered host is allowed (kDisabled) or allowed and reported
 // (kReportOnly); from `until` on, the rules enforce again by themselves.
 enum class OverrideMode : std::uint8_t { kDisabled, kReportOnly };
-std::string_view OverrideModeName(OverrideMode mode);  // "disabled" | "report-only"
+inline constexpr EnumTable<OverrideMode, 2> kOverrideModeNames{
+    {{{OverrideMode::kDisabled, "disabled"}, {OverrideMode::kReportOnly, "report-only"}}}};
+static_assert(kOverrideModeNames.IsComplete());
+inline std::string_view OverrideModeName(OverrideMode mode) { return kOverrideModeNames.Name(mode); }
 
 struct EnforcementOverride {
   OverrideMode mode = OverrideMode::kDisabled;
@@ -125,10 +139,16 @@ using PolicySnapshot = std::shared_ptr<const Policy>;
 
 class Policy {
  public:
-  // Create validates and indexes rules: no duplicate host pattern, 1 to
-  // kMaxPinsPerDomain pins per rule, no duplicate pin within a rule, labels
-  // that are clean text (IsCleanText), valid report URIs (IsValidReportUri),
-  // lint_disable entries that are rule IDs (IsLintRuleId), each once.
+  // Create validates and indexes rules, and is the one checkpoint every
+  // source passes (TOML, JSON, manifests, compiled-in policies, importers), so
+  // every limit above is enforced here: at most kMaxPolicyDomains rules, no
+  // duplicate host pattern, 1 to kMaxPinsPerDomain pins per rule, no duplicate
+  // pin within a rule, labels of at most kMaxLabelLength bytes of clean text
+  // (IsCleanText), at most kMaxReportUris valid report URIs
+  // (IsValidReportUri), at most kMaxAnchorsPerDomain anchors, at most
+  // kMaxLintDisablePerDomain lint_disable entries that are rule IDs
+  // (IsLintRuleId), each once. Loaders check the same limits early too, to
+  // bound their work and to point at the line.
   // Errors carry the field ("domain[3].host") of the offending rule.
   // `enforcement_override` is the kill switch of a verified manifest.
   static Result<PolicySnapshot> Create(std::uint64_t version, std::vector<DomainRule> rules,

@@ -14,8 +14,14 @@
 
 namespace pinion {
 
-std::string PolicyToToml(const Policy& policy);
-std::string PolicyToJson(const Policy& policy);
+struct PolicyWriteOptions {
+  // Self-contained documents (manifests, compiled-in policies) carry every
+  // anchor bundle as PEM text, never as the path of a file the reader lacks.
+  bool self_contained = false;
+};
+
+std::string PolicyToToml(const Policy& policy, const PolicyWriteOptions& options = {});
+std::string PolicyToJson(const Policy& policy, const PolicyWriteOptions& options = {});
 
 // SamePolicy compares two policies field by field (version, rules in order,
 // pins with labels, anchors by certificate bytes, lint_disable).

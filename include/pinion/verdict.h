@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/clock.h"
 #include "pinion/pin.h"
 #include "pinion/policy.h"
@@ -38,10 +39,22 @@ enum class VerdictReason : std::uint8_t {
                         // enforcement for this host until kill_switch_until → allow, reported
 };
 
-// VerdictReasonName: "matched", "not-pinned", "policy-expired",
-// "report-only-mismatch", "mismatch", "debug-override", "invalid-host", "kill-switch".
-std::string_view VerdictReasonName(VerdictReason reason);
-std::string_view DecisionName(Decision decision);  // "allow" | "reject"
+// The names reports, JSON output and logs use.
+inline constexpr EnumTable<VerdictReason, 8> kVerdictReasonNames{{{
+    {VerdictReason::kMatched, "matched"},
+    {VerdictReason::kNotPinned, "not-pinned"},
+    {VerdictReason::kPolicyExpired, "policy-expired"},
+    {VerdictReason::kReportOnlyMismatch, "report-only-mismatch"},
+    {VerdictReason::kMismatch, "mismatch"},
+    {VerdictReason::kDebugOverride, "debug-override"},
+    {VerdictReason::kInvalidHost, "invalid-host"},
+    {VerdictReason::kKillSwitch, "kill-switch"},
+}}};
+static_assert(kVerdictReasonNames.IsComplete());
+inline constexpr EnumTable<Decision, 2> kDecisionNames{{{{Decision::kAllow, "allow"}, {Decision::kReject, "reject"}}}};
+static_assert(kDecisionNames.IsComplete());
+inline std::string_view VerdictReasonName(VerdictReason reason) { return kVerdictReasonNames.Name(reason); }
+inline std::string_view DecisionName(Decision decision) { return kDecisionNames.Name(decision); }
 
 // CertificatePins lists the pins computed for one validated certificate:
 // always its SPKI SHA-256, plus any other digest the matching rule pins with.

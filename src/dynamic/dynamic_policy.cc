@@ -16,15 +16,6 @@ Result<std::string> ReadStateFile(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::string_view ManifestEventKindName(ManifestEvent::Kind kind) {
-  switch (kind) {
-    case ManifestEvent::Kind::kAccepted: return "accepted";
-    case ManifestEvent::Kind::kRejected: return "rejected";
-    case ManifestEvent::Kind::kRestored: return "restored";
-    case ManifestEvent::Kind::kStateSkipped: return "state-skipped";
-  }
-  return "unknown";
-}
 
 DynamicPolicy::DynamicPolicy(PolicySnapshot baseline, std::vector<TrustedKey> keys,
                              std::filesystem::path dir, DynamicPolicyOptions options)

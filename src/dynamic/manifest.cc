@@ -72,7 +72,8 @@ Result<EnforcementOverride> DecodeKillSwitch(const ConfigValue& node, const Sche
 
 Result<std::string> ManifestPayloadJson(const Policy& policy, const ManifestTimes& times) {
   PINION_TRY(CheckTimes(times, policy.enforcement_override()));
-  nlohmann::ordered_json root = nlohmann::ordered_json::parse(PolicyToJson(policy));
+  // A client has no copy of the signer's files: anchors travel as PEM text.
+  nlohmann::ordered_json root = nlohmann::ordered_json::parse(PolicyToJson(policy, {.self_contained = true}));
   nlohmann::ordered_json& header = root["policy"];
   header["issued_at"] = FormatUtc(times.issued_at);
   header["expires"] = FormatUtc(times.expires);
@@ -85,11 +86,6 @@ Result<std::string> ManifestPayloadJson(const Policy& policy, const ManifestTime
     }
     block["until"] = FormatUtc(kill_switch->until);
     header["enforcement"] = block;
-  }
-  // A client has no copy of the signer's files: anchors travel as PEM text.
-  for (std::size_t i = 0; i < policy.rules().size(); ++i) {
-    const TrustAnchors& anchors = policy.rules()[i].anchors;
-    if (!anchors.use_system()) root["domain"][i]["anchors"] = CertificatesToPem(anchors.certificates_der);
   }
   return root.dump(2) + "\n";
 }

@@ -103,14 +103,6 @@ void CountDroppedReports(std::map<std::string, std::uint64_t>& counts, std::stri
   counts[key] += count;
 }
 
-std::string_view ReportFormatName(ReportFormat format) {
-  switch (format) {
-    case ReportFormat::kPinion: return "pinion";
-    case ReportFormat::kHpkp: return "hpkp";
-    case ReportFormat::kTrustKit: return "trustkit";
-  }
-  return "unknown";
-}
 
 std::string FailureReport::Fingerprint() const {
   std::string key = hostname + '\0' + std::to_string(port) + '\0' + reason + '\0' + std::to_string(policy_version);

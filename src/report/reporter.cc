@@ -21,17 +21,6 @@ std::string DestinationDirectoryName(const std::string& uri) {
 
 }  // namespace
 
-std::string_view SubmitOutcomeName(SubmitOutcome outcome) {
-  switch (outcome) {
-    case SubmitOutcome::kQueued: return "queued";
-    case SubmitOutcome::kNotReportable: return "not-reportable";
-    case SubmitOutcome::kDuplicate: return "duplicate";
-    case SubmitOutcome::kRateLimited: return "rate-limited";
-    case SubmitOutcome::kNoDestination: return "no-destination";
-    case SubmitOutcome::kQueueFull: return "queue-full";
-  }
-  return "unknown";
-}
 
 Reporter::Reporter(std::filesystem::path directory, ReporterOptions options)
     : directory_(std::move(directory)), options_(std::move(options)) {}

@@ -9,43 +9,18 @@
 #include "pinion/host_pattern.h"
 
 namespace pinion::tooling {
-namespace {
-
-struct FormatName {
-  std::string_view name;
-  ExportFormat format;
-};
-constexpr FormatName kFormats[] = {
-    {"android-nsc", ExportFormat::kAndroidNsc}, {"ios-plist", ExportFormat::kIosPlist},
-    {"trustkit", ExportFormat::kTrustKit},      {"okhttp", ExportFormat::kOkHttp},
-    {"okhttp-java", ExportFormat::kOkHttpJava}, {"curl", ExportFormat::kCurl},
-    {"envoy", ExportFormat::kEnvoy},            {"nodejs", ExportFormat::kNodeJs},
-    {"hpkp", ExportFormat::kHpkp},              {"cpp", ExportFormat::kCpp},
-};
-
-}  // namespace
 
 std::vector<std::string_view> ExportFormatNames() {
   std::vector<std::string_view> names;
-  for (const FormatName& entry : kFormats) names.push_back(entry.name);
+  for (const auto& entry : kExportFormatNames.all()) names.push_back(entry.name);
   return names;
 }
 
 Result<ExportFormat> ParseExportFormat(std::string_view name) {
-  for (const FormatName& entry : kFormats) {
-    if (entry.name == name) return entry.format;
-  }
+  if (auto format = kExportFormatNames.Parse(name)) return *format;
   return Error(ErrorCode::kInvalidArgument, "unknown export format '" + std::string(name) + "'");
 }
 
-std::string_view ExportChangeKindName(ExportChangeKind kind) {
-  switch (kind) {
-    case ExportChangeKind::kLossy: return "lossy";
-    case ExportChangeKind::kStep: return "step";
-    case ExportChangeKind::kNote: return "note";
-  }
-  return "lossy";
-}
 
 std::string ExportChange::ToString() const {
   return std::string(ExportChangeKindName(kind)) + ": " + (domain.empty() ? "" : domain + ": ") + reason;

@@ -14,6 +14,7 @@
 #include "pinion/pin_formats.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy_loader.h"
+#include "pinion/policy_writer.h"
 #include "test_pki.h"
 #include "tls_server.h"
 
@@ -245,6 +246,41 @@ int main(int, char** argv) {
   ASSERT_EQ(compile.exit_code, 0) << command << "\n" << compile.output;
   EXPECT_EQ(Shell(File("pinned") + " " + File("legit-chain.pem")).output, "accepted\n");
   EXPECT_EQ(Shell(File("pinned") + " " + File("rogue-chain.pem")).output, "rejected\n");
+}
+
+// The compiled-in policy is the same policy as the file: anchors from a file
+// travel as PEM, and a label holding the raw string's own delimiter survives.
+TEST_F(ExportTest, CppHeaderHoldsExactlyThePolicyOfTheFile) {
+  dir_->Write("anchors.pem", pki_->root.Pem());
+  auto policy = ParsePolicyToml("[policy]\nversion = 9\n[[domain]]\nhost = \"" + std::string(kHost) +
+                                    "\"\nanchors = \"" + File("anchors.pem") + "\"\npins = [{ pin = \"" +
+                                    pki_->leaf_key.SpkiPin().ToString() + "\", label = \"a )pinion\\\" b\" }]\n",
+                                "anchored.toml");
+  ASSERT_TRUE(policy.ok()) << policy.error().ToString();
+  dir_->Write("anchored.generated.h", Export(ExportFormat::kCpp, *policy));
+  dir_->Write("dump.cc", R"(
+#include <cstdio>
+#include "pinion/policy_writer.h"
+#include "anchored.generated.h"
+int main() {
+  auto policy = pinion_generated::LoadPolicy();
+  if (!policy) { std::puts(policy.error().ToString().c_str()); return 2; }
+  std::fputs(pinion::PolicyToJson(**policy, {.self_contained = true}).c_str(), stdout);
+  return 0;
+}
+)");
+  std::string command = std::string(PINION_TEST_CXX) + " -std=c++20 " + PINION_TEST_CXX_FLAGS + " -I" + PINION_TEST_INCLUDE +
+                        " -I" + dir_->path().string() + " " + File("dump.cc") + " " + PINION_TEST_LIBRARY +
+                        " -lssl -lcrypto -lidn2 -lpsl -ltomlplusplus -o " + File("dump");
+  ShellRun compile = Shell(command);
+  ASSERT_EQ(compile.exit_code, 0) << command << "\n" << compile.output;
+  ShellRun dumped = Shell(File("dump"));
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.output;
+  EXPECT_EQ(dumped.output, PolicyToJson(**policy, {.self_contained = true}));
+  auto reread = ParsePolicyJson(dumped.output, "dumped.json");
+  ASSERT_TRUE(reread.ok()) << reread.error().ToString();
+  EXPECT_EQ((*reread)->rules()[0].anchors.certificates_der, (*policy)->rules()[0].anchors.certificates_der);
+  EXPECT_EQ((*reread)->rules()[0].pins[0].label, "a )pinion\" b");
 }
 
 TEST_F(ExportTest, HpkpAndEnvoy) {

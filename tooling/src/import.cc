@@ -391,27 +391,6 @@ Status ImportHpkp(std::string_view text, Builder& builder, const ImportOptions& 
 
 }  // namespace import_internal
 
-namespace {
-
-struct FormatName {
-  std::string_view name;
-  ImportFormat format;
-};
-constexpr FormatName kFormats[] = {{"android-nsc", ImportFormat::kAndroidNsc},
-                                   {"hpkp", ImportFormat::kHpkp},
-                                   {"trustkit", ImportFormat::kTrustKit},
-                                   {"okhttp", ImportFormat::kOkHttp},
-                                   {"chromium", ImportFormat::kChromium}};
-
-}  // namespace
-
-std::string_view ImportChangeKindName(ImportChangeKind kind) {
-  switch (kind) {
-    case ImportChangeKind::kLossy: return "lossy";
-    case ImportChangeKind::kNote: return "note";
-  }
-  return "lossy";
-}
 
 std::string ImportChange::ToString() const {
   std::string out(ImportChangeKindName(kind));
@@ -427,14 +406,12 @@ bool ImportResult::lossy() const {
 
 std::vector<std::string_view> ImportFormatNames() {
   std::vector<std::string_view> names;
-  for (const FormatName& entry : kFormats) names.push_back(entry.name);
+  for (const auto& entry : kImportFormatNames.all()) names.push_back(entry.name);
   return names;
 }
 
 Result<ImportFormat> ParseImportFormat(std::string_view name) {
-  for (const FormatName& entry : kFormats) {
-    if (entry.name == name) return entry.format;
-  }
+  if (auto format = kImportFormatNames.Parse(name)) return *format;
   return Error(ErrorCode::kInvalidArgument, "unknown import format '" + std::string(name) + "'");
 }
 

@@ -356,14 +356,6 @@ class Linter {
 
 }  // namespace
 
-std::string_view SeverityName(Severity severity) {
-  switch (severity) {
-    case Severity::kNote: return "note";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
-  }
-  return "unknown";
-}
 
 std::span<const LintRule> LintRules() { return kRules; }
 

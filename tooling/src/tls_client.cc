@@ -188,23 +188,6 @@ std::optional<std::string> ServerRefusedAfterHandshake(SSL* ssl, int fd, std::ch
 
 }  // namespace
 
-std::string_view ConnectProblemName(ConnectProblem problem) {
-  switch (problem) {
-    case ConnectProblem::kNone: return "none";
-    case ConnectProblem::kCannotResolve: return "cannot_resolve";
-    case ConnectProblem::kRefused: return "connection_refused";
-    case ConnectProblem::kTimedOut: return "timeout";
-    case ConnectProblem::kUnreachable: return "unreachable";
-    case ConnectProblem::kClosed: return "connection_closed";
-    case ConnectProblem::kHandshake: return "handshake_failed";
-    case ConnectProblem::kMissingIntermediate: return "missing_intermediate";
-    case ConnectProblem::kUntrustedIssuer: return "untrusted_issuer";
-    case ConnectProblem::kExpired: return "certificate_expired";
-    case ConnectProblem::kNameMismatch: return "name_mismatch";
-    case ConnectProblem::kValidation: return "validation_failed";
-  }
-  return "unknown";
-}
 
 ErrorCode ErrorCodeOf(ConnectProblem problem) {
   switch (problem) {

@@ -51,15 +51,6 @@ struct HeaderListDeleter {
 
 }  // namespace
 
-std::string_view FetchOutcomeKindName(FetchOutcome::Kind kind) {
-  switch (kind) {
-    case FetchOutcome::Kind::kUpdated: return "updated";
-    case FetchOutcome::Kind::kNotModified: return "not-modified";
-    case FetchOutcome::Kind::kRejected: return "rejected";
-    case FetchOutcome::Kind::kFailed: return "failed";
-  }
-  return "unknown";
-}
 
 ManifestUpdater::ManifestUpdater(DynamicPolicy& policy, ManifestUpdaterOptions options,
                                  std::unique_ptr<CurlPinning> pinning)

@@ -64,7 +64,6 @@ struct ManifestEvent {
   std::optional<Error> error;       // for kRejected / kStateSkipped
   bool kill_switch = false;         // the manifest carries a kill switch
 };
-std::string_view ManifestEventKindName(ManifestEvent::Kind kind);  // "accepted", "rejected", …
 
 struct DynamicPolicyOptions {
   const Clock* clock = &SystemClock::Instance();

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/clock.h"
 #include "pinion/result.h"
 #include "pinion/verdict.h"
@@ -61,7 +62,10 @@ struct AppInfo {
 
 // ReportFormat says which kind of body a parsed report came from.
 enum class ReportFormat : std::uint8_t { kPinion, kHpkp, kTrustKit };
-std::string_view ReportFormatName(ReportFormat format);  // "pinion", "hpkp", "trustkit"
+inline constexpr EnumTable<ReportFormat, 3> kReportFormatNames{
+    {{{ReportFormat::kPinion, "pinion"}, {ReportFormat::kHpkp, "hpkp"}, {ReportFormat::kTrustKit, "trustkit"}}}};
+static_assert(kReportFormatNames.IsComplete());
+inline std::string_view ReportFormatName(ReportFormat format) { return kReportFormatNames.Name(format); }
 
 struct FailureReport {
   // RFC 7469 section 3.

@@ -38,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/clock.h"
 #include "pinion/report/report.h"
 #include "pinion/report/report_spool.h"
@@ -72,7 +73,16 @@ enum class SubmitOutcome : std::uint8_t {
   kNoDestination,  // every report_uri was skipped (none, loop, or http:// not allowed)
   kQueueFull,      // the background writer is behind: dropped and counted
 };
-std::string_view SubmitOutcomeName(SubmitOutcome outcome);  // "queued", "duplicate", …
+inline constexpr EnumTable<SubmitOutcome, 6> kSubmitOutcomeNames{{{
+    {SubmitOutcome::kQueued, "queued"},
+    {SubmitOutcome::kNotReportable, "not-reportable"},
+    {SubmitOutcome::kDuplicate, "duplicate"},
+    {SubmitOutcome::kRateLimited, "rate-limited"},
+    {SubmitOutcome::kNoDestination, "no-destination"},
+    {SubmitOutcome::kQueueFull, "queue-full"},
+}}};
+static_assert(kSubmitOutcomeNames.IsComplete());
+inline std::string_view SubmitOutcomeName(SubmitOutcome outcome) { return kSubmitOutcomeNames.Name(outcome); }
 
 struct ReporterStats {
   std::uint64_t queued = 0;

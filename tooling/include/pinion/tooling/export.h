@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/clock.h"
 #include "pinion/policy.h"
 #include "pinion/result.h"
@@ -42,6 +43,20 @@ enum class ExportFormat {
   kCpp,          // a C++ header with the policy compiled in
 };
 
+// The --to names.
+inline constexpr EnumTable<ExportFormat, 10> kExportFormatNames{{{
+    {ExportFormat::kAndroidNsc, "android-nsc"},
+    {ExportFormat::kIosPlist, "ios-plist"},
+    {ExportFormat::kTrustKit, "trustkit"},
+    {ExportFormat::kOkHttp, "okhttp"},
+    {ExportFormat::kOkHttpJava, "okhttp-java"},
+    {ExportFormat::kCurl, "curl"},
+    {ExportFormat::kEnvoy, "envoy"},
+    {ExportFormat::kNodeJs, "nodejs"},
+    {ExportFormat::kHpkp, "hpkp"},
+    {ExportFormat::kCpp, "cpp"},
+}}};
+static_assert(kExportFormatNames.IsComplete());
 // ExportFormatNames lists the --to names: "android-nsc", "ios-plist", …
 std::vector<std::string_view> ExportFormatNames();
 Result<ExportFormat> ParseExportFormat(std::string_view name);
@@ -69,8 +84,11 @@ enum class ExportChangeKind {
   // Nothing the target accepts or rejects differs (e.g. HPKP is deprecated).
   kNote,
 };
-// ExportChangeKindName: "lossy", "step", "note" (the --json `kind`).
-std::string_view ExportChangeKindName(ExportChangeKind kind);
+// The --json `kind` of a change.
+inline constexpr EnumTable<ExportChangeKind, 3> kExportChangeKindNames{
+    {{{ExportChangeKind::kLossy, "lossy"}, {ExportChangeKind::kStep, "step"}, {ExportChangeKind::kNote, "note"}}}};
+static_assert(kExportChangeKindNames.IsComplete());
+inline std::string_view ExportChangeKindName(ExportChangeKind kind) { return kExportChangeKindNames.Name(kind); }
 
 // ExportChange is one difference between the output and the policy.
 struct ExportChange {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/clock.h"
 #include "pinion/policy.h"
 #include "pinion/result.h"
@@ -26,6 +27,15 @@ enum class ImportFormat {
   kChromium,    // transport_security_state_static.json; needs `chromium_pins` (the .pins file)
 };
 
+// The --from names.
+inline constexpr EnumTable<ImportFormat, 5> kImportFormatNames{{{
+    {ImportFormat::kAndroidNsc, "android-nsc"},
+    {ImportFormat::kHpkp, "hpkp"},
+    {ImportFormat::kTrustKit, "trustkit"},
+    {ImportFormat::kOkHttp, "okhttp"},
+    {ImportFormat::kChromium, "chromium"},
+}}};
+static_assert(kImportFormatNames.IsComplete());
 std::vector<std::string_view> ImportFormatNames();  // "android-nsc", "hpkp", "trustkit", "okhttp", "chromium"
 Result<ImportFormat> ParseImportFormat(std::string_view name);
 
@@ -51,8 +61,11 @@ enum class ImportChangeKind {
   // kept (OkHttp pins merged into a more specific rule, an obsolete key ignored).
   kNote,
 };
-// ImportChangeKindName: "lossy", "note" (the --json `kind`).
-std::string_view ImportChangeKindName(ImportChangeKind kind);
+// The --json `kind` of a change.
+inline constexpr EnumTable<ImportChangeKind, 2> kImportChangeKindNames{
+    {{{ImportChangeKind::kLossy, "lossy"}, {ImportChangeKind::kNote, "note"}}}};
+static_assert(kImportChangeKindNames.IsComplete());
+inline std::string_view ImportChangeKindName(ImportChangeKind kind) { return kImportChangeKindNames.Name(kind); }
 
 // ImportChange is one difference between the source and the imported policy.
 struct ImportChange {

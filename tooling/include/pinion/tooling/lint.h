@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/clock.h"
 #include "pinion/error.h"
 #include "pinion/pin_source.h"
@@ -24,7 +25,10 @@
 namespace pinion::tooling {
 
 enum class Severity : std::uint8_t { kNote, kWarning, kError };
-std::string_view SeverityName(Severity severity);  // "note" | "warning" | "error"
+inline constexpr EnumTable<Severity, 3> kSeverityNames{
+    {{{Severity::kNote, "note"}, {Severity::kWarning, "warning"}, {Severity::kError, "error"}}}};
+static_assert(kSeverityNames.IsComplete());
+inline std::string_view SeverityName(Severity severity) { return kSeverityNames.Name(severity); }
 
 // LintRule is one entry of the catalogue. IDs and names never change meaning.
 struct LintRule {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pinion/enum_table.h"
 #include "pinion/openssl/unique_ptr.h"
 #include "pinion/openssl/enforcer.h"
 #include "pinion/result.h"
@@ -33,8 +34,23 @@ enum class ConnectProblem : std::uint8_t {
   kNameMismatch,         // the certificate does not name the host
   kValidation,           // another validation failure
 };
-// ConnectProblemName: a stable snake_case name ("connection_refused", "timeout", …).
-std::string_view ConnectProblemName(ConnectProblem problem);
+// The stable snake_case names of problems (--json "reason"/"problem").
+inline constexpr EnumTable<ConnectProblem, 12> kConnectProblemNames{{{
+    {ConnectProblem::kNone, "none"},
+    {ConnectProblem::kCannotResolve, "cannot_resolve"},
+    {ConnectProblem::kRefused, "connection_refused"},
+    {ConnectProblem::kTimedOut, "timeout"},
+    {ConnectProblem::kUnreachable, "unreachable"},
+    {ConnectProblem::kClosed, "connection_closed"},
+    {ConnectProblem::kHandshake, "handshake_failed"},
+    {ConnectProblem::kMissingIntermediate, "missing_intermediate"},
+    {ConnectProblem::kUntrustedIssuer, "untrusted_issuer"},
+    {ConnectProblem::kExpired, "certificate_expired"},
+    {ConnectProblem::kNameMismatch, "name_mismatch"},
+    {ConnectProblem::kValidation, "validation_failed"},
+}}};
+static_assert(kConnectProblemNames.IsComplete());
+inline std::string_view ConnectProblemName(ConnectProblem problem) { return kConnectProblemNames.Name(problem); }
 // ProblemOfVerifyResult classifies an OpenSSL verification error; `served`
 // is how many certificates the server sent (a lone leaf whose issuer is
 // unknown is a missing intermediate).

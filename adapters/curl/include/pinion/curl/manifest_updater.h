@@ -60,7 +60,6 @@ struct FetchOutcome {
   std::optional<Error> error;
   std::shared_ptr<const Verdict> pin_verdict;  // of the download's handshake, when one was made
 };
-std::string_view FetchOutcomeKindName(FetchOutcome::Kind kind);  // "updated", "not-modified", …
 
 class ManifestUpdater {
  public:
