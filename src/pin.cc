@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "internal/crypto.h"
+#include "pinion/hex.h"
 
 namespace pinion {
 namespace {
@@ -109,15 +110,6 @@ std::string Pin::ToString() const {
   return out;
 }
 
-std::string Pin::Hex(char separator) const {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::size_t i = 0; i < size_; ++i) {
-    if (i != 0 && separator != '\0') out += separator;
-    out += kDigits[digest_[i] >> 4];
-    out += kDigits[digest_[i] & 0xF];
-  }
-  return out;
-}
+std::string Pin::Hex(char separator) const { return HexEncode(digest(), HexCase::kUpper, separator); }
 
 }  // namespace pinion

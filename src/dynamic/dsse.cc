@@ -8,6 +8,7 @@
 #include "internal/crypto.h"
 #include "pinion/openssl/unique_ptr.h"
 #include "pinion/openssl/util.h"
+#include "pinion/hex.h"
 #include "pinion/pin.h"
 
 namespace pinion {
@@ -28,11 +29,7 @@ Result<std::vector<std::uint8_t>> DecodeAnyBase64(std::string text, std::string_
   return bytes;
 }
 
-std::string KeyId(std::span<const std::uint8_t> spki_der) {
-  std::string hex = Pin::OfSpki(spki_der).Hex('\0');
-  for (char& c : hex) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return hex;
-}
+std::string KeyId(std::span<const std::uint8_t> spki_der) { return HexEncode(Pin::OfSpki(spki_der).digest()); }
 
 bool IsSupportedKey(const EVP_PKEY* key) {
   int id = EVP_PKEY_get_base_id(key);

@@ -1,4 +1,5 @@
 #include "internal/crypto.h"
+#include "pinion/hex.h"
 
 #include <openssl/evp.h>
 
@@ -48,14 +49,7 @@ std::size_t Digest(HashAlgorithm algorithm, std::span<const std::uint8_t> data,
 std::string Sha256Hex(std::string_view data) {
   std::uint8_t digest[32];
   Digest(HashAlgorithm::kSha256, {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(64);
-  for (std::uint8_t byte : digest) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0xF];
-  }
-  return hex;
+  return HexEncode(digest);
 }
 
 std::string Base64Encode(std::span<const std::uint8_t> data) {

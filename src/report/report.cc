@@ -8,6 +8,7 @@
 #include "pinion/certificate_info.h"
 #include "pinion/der.h"
 #include "pinion/host_pattern.h"
+#include "pinion/hex.h"
 #include "pinion/pin_source.h"
 #include "pinion/policy.h"
 
@@ -81,13 +82,7 @@ std::string ServedChainSha256(const std::vector<std::vector<std::uint8_t>>& cert
   }
   std::uint8_t digest[Pin::kMaxDigestSize];
   std::size_t size = internal::Digest(HashAlgorithm::kSha256, framed, digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (std::size_t i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
+  return HexEncode({digest, size});
 }
 
 void CountDroppedReports(std::map<std::string, std::uint64_t>& counts, std::string_view reason, std::uint64_t count) {
