@@ -20,18 +20,6 @@ std::chrono::sys_seconds ToSysSeconds(const ASN1_TIME* time) {
 
 }  // namespace
 
-std::string FormatUtc(std::chrono::sys_seconds time) {
-  std::time_t seconds = time.time_since_epoch().count();
-  struct tm parts = {};
-  gmtime_r(&seconds, &parts);
-  // Always four year digits (strftime's %Y gives "425" for year 425), so
-  // every time written can be parsed back by ParseTimestamp.
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900,
-                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
-  return buffer;
-}
-
 Result<CertificateInfo> DescribeCertificate(std::span<const std::uint8_t> der) {
   openssl::UniquePtr<X509> certificate = openssl::ParseCertificateDer(der);
   if (!certificate) {

@@ -1,5 +1,7 @@
 #include "pinion/clock.h"
 
+#include <cstdio>
+#include <ctime>
 #include <string>
 
 namespace pinion {
@@ -68,6 +70,37 @@ Result<TimePoint> ParseTimestamp(std::string_view text) {
   if (pos != text.size()) return DateError(text, "trailing characters");
   // ss == 60 (a leap second) lands on the next second, as POSIX time does.
   return result + hours(hh) + minutes(mm) + seconds(ss) - minutes(offset_minutes);
+}
+
+std::string FormatUtc(std::chrono::sys_seconds time) {
+  std::time_t seconds = time.time_since_epoch().count();
+  struct tm parts = {};
+  gmtime_r(&seconds, &parts);
+  // Always four year digits (strftime's %Y gives "425" for year 425), so
+  // every time written can be parsed back by ParseTimestamp.
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900,
+                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec);
+  return buffer;
+}
+
+Result<std::chrono::seconds> ParseDuration(std::string_view text) {
+  auto bad = [&] {
+    return Error(ErrorCode::kInvalidArgument, "'" + std::string(text) + "' is not a duration like 30d, 12h, 90m or 45s");
+  };
+  if (text.size() < 2 || text.size() > 12) return bad();
+  std::int64_t value = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return bad();
+    value = value * 10 + (c - '0');
+  }
+  switch (text.back()) {
+    case 'd': return std::chrono::seconds(value * 86400);
+    case 'h': return std::chrono::seconds(value * 3600);
+    case 'm': return std::chrono::seconds(value * 60);
+    case 's': return std::chrono::seconds(value);
+    default: return bad();
+  }
 }
 
 }  // namespace pinion

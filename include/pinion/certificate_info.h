@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pinion/clock.h"  // FormatUtc, which the certificate dates use
 #include "pinion/pin.h"
 #include "pinion/result.h"
 
@@ -32,9 +33,6 @@ struct CertificateInfo {
 
 // DescribeCertificate parses `der` (kCertificateParse on failure).
 Result<CertificateInfo> DescribeCertificate(std::span<const std::uint8_t> der);
-
-// FormatUtc renders a time as "2026-11-21T17:00:00Z".
-std::string FormatUtc(std::chrono::sys_seconds time);
 
 }  // namespace pinion
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <string_view>
 
 #include "pinion/result.h"
@@ -52,6 +53,13 @@ class FixedClock final : public Clock {
 // "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" ('T' may be a space);
 // a time without an offset is refused as ambiguous. kPolicyDate on failure.
 Result<TimePoint> ParseTimestamp(std::string_view text);
+// FormatUtc writes RFC 3339 in UTC, "2026-11-21T17:00:00Z", always with four
+// year digits, so ParseTimestamp reads back every time it writes.
+std::string FormatUtc(std::chrono::sys_seconds time);
+
+// ParseDuration reads a whole number of days, hours, minutes or seconds:
+// "30d", "12h", "90m", "45s" (at most 11 digits; kInvalidArgument otherwise).
+Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
 }  // namespace pinion
 
