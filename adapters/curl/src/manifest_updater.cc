@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "curl_handles.h"
+#include "pinion/backoff.h"
+
 namespace pinion::curl {
 namespace {
 
@@ -42,12 +45,8 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* arg)
   return size * count;
 }
 
-struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-struct HeaderListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
+using internal::EasyHandle;
+using internal::HeaderList;
 
 }  // namespace
 
@@ -74,8 +73,7 @@ Result<std::unique_ptr<ManifestUpdater>> ManifestUpdater::Create(DynamicPolicy& 
                  "the schedule needs interval, min_backoff, timeout > 0, max_backoff >= min_backoff, "
                  "jitter in [0, 0.5]");
   }
-  static const CURLcode kGlobalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (kGlobalInit != CURLE_OK) return Error(ErrorCode::kTlsSetup, "curl_global_init failed");
+  PINION_TRY(internal::InitCurlOnce());
   std::unique_ptr<ManifestUpdater> updater(new ManifestUpdater(policy, std::move(options), nullptr));
   // The enforcer reads the updater's own baseline store, which lives as long as it.
   PINION_ASSIGN_OR_RETURN(updater->pinning_, CurlPinning::Create(updater->baseline_store_));
@@ -93,10 +91,10 @@ FetchOutcome ManifestUpdater::FetchOnce() {
     ++fetches_;
     return outcome;
   };
-  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+  EasyHandle easy(curl_easy_init());
   if (!easy) return finish(FetchOutcome::Kind::kFailed, Error(ErrorCode::kNetwork, "curl_easy_init failed"));
   Download download;
-  std::unique_ptr<curl_slist, HeaderListDeleter> headers;
+  HeaderList headers;
   if (!etag_.empty()) headers.reset(curl_slist_append(nullptr, ("If-None-Match: " + etag_).c_str()));
   curl_easy_setopt(easy.get(), CURLOPT_URL, options_.url.c_str());
   curl_easy_setopt(easy.get(), CURLOPT_PROTOCOLS_STR, "https");
@@ -158,10 +156,7 @@ std::chrono::seconds ManifestUpdater::NextDelay(const FetchOutcome& outcome) {
     return std::chrono::seconds(static_cast<std::int64_t>(std::llround(static_cast<double>(options_.interval.count()) * factor)));
   }
   consecutive_failures_ = std::min(consecutive_failures_ + 1, 62);
-  double backoff = static_cast<double>(options_.min_backoff.count()) * std::pow(2.0, consecutive_failures_ - 1);
-  backoff = std::min(backoff, static_cast<double>(options_.max_backoff.count()));
-  double factor = 0.5 + 0.5 * unit(random_);
-  return std::chrono::seconds(std::max<std::int64_t>(1, std::llround(backoff * factor)));
+  return BackoffDelay({options_.min_backoff, options_.max_backoff}, consecutive_failures_, random_);
 }
 
 void ManifestUpdater::Start() {

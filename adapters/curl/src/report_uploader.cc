@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "curl_handles.h"
+#include "pinion/backoff.h"
+
 namespace pinion::curl {
 namespace {
 
-struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
-struct HeaderListDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
+using internal::EasyHandle;
+using internal::HeaderList;
 
 // The collector's answer matters only when it refuses: keep its start for the error.
 constexpr std::size_t kKeptAnswerBytes = 256;
@@ -45,19 +44,18 @@ Result<std::unique_ptr<ReportUploader>> ReportUploader::Create(Reporter& reporte
                  "the uploader needs a clock, min_backoff, timeout, poll_interval, batch > 0 and "
                  "max_backoff >= min_backoff");
   }
-  static const CURLcode kGlobalInit = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (kGlobalInit != CURLE_OK) return Error(ErrorCode::kTlsSetup, "curl_global_init failed");
+  PINION_TRY(internal::InitCurlOnce());
   PINION_ASSIGN_OR_RETURN(auto pinning, CurlPinning::Create(store));
   return std::unique_ptr<ReportUploader>(new ReportUploader(reporter, std::move(options), std::move(pinning)));
 }
 
 long ReportUploader::Post(const std::string& uri, const std::string& body, std::optional<Error>& error) {
-  std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
+  EasyHandle easy(curl_easy_init());
   if (!easy) {
     error = Error(ErrorCode::kNetwork, "curl_easy_init failed");
     return 0;
   }
-  std::unique_ptr<curl_slist, HeaderListDeleter> headers(curl_slist_append(nullptr, "Content-Type: application/json"));
+  HeaderList headers(curl_slist_append(nullptr, "Content-Type: application/json"));
   const char* protocols = options_.allow_http ? "https,http" : "https";
   curl_easy_setopt(easy.get(), CURLOPT_URL, uri.c_str());
   curl_easy_setopt(easy.get(), CURLOPT_PROTOCOLS_STR, protocols);
@@ -153,11 +151,7 @@ UploadRound ReportUploader::UploadOnce() {
     }
     Backoff& backoff = backoff_[destination.uri];
     backoff.failures = std::min(backoff.failures + 1, 62);
-    double delay = static_cast<double>(options_.min_backoff.count()) * std::pow(2.0, backoff.failures - 1);
-    delay = std::min(delay, static_cast<double>(options_.max_backoff.count()));
-    // Random factor in [0.5, 1]: a fleet that lost its collector does not come back in lock step.
-    delay *= 0.5 + 0.5 * std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-    backoff.until = now + std::chrono::seconds(std::max<std::int64_t>(1, std::llround(delay)));
+    backoff.until = now + BackoffDelay({options_.min_backoff, options_.max_backoff}, backoff.failures, random_);
   }
   std::lock_guard<std::mutex> state_lock(state_mutex_);
   ++rounds_;
