@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 
 namespace pinion::openssl {
 
@@ -78,6 +79,12 @@ std::string LastOpenSslError() {
     out += buffer;
   }
   return out;
+}
+
+Error VerifyError(long x509_error) {
+  bool name = x509_error == X509_V_ERR_HOSTNAME_MISMATCH || x509_error == X509_V_ERR_IP_ADDRESS_MISMATCH;
+  return Error(name ? ErrorCode::kHostnameMismatch : ErrorCode::kChainValidation,
+               std::string("OpenSSL: ") + X509_verify_cert_error_string(x509_error));
 }
 
 }  // namespace pinion::openssl

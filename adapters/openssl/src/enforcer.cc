@@ -634,11 +634,7 @@ ChainCheck Enforcer::CheckChain(const std::vector<std::vector<std::uint8_t>>& ch
   std::shared_ptr<Verdict> verdict =
       VerifyAndPin(store_ctx.get(), store_.Current(), *normalized, port, at);
   if (verdict == nullptr) {
-    int error = X509_STORE_CTX_get_error(store_ctx.get());
-    ErrorCode code = (error == X509_V_ERR_HOSTNAME_MISMATCH || error == X509_V_ERR_IP_ADDRESS_MISMATCH)
-                         ? ErrorCode::kHostnameMismatch
-                         : ErrorCode::kChainValidation;
-    result.validation = Error(code, std::string("OpenSSL: ") + X509_verify_cert_error_string(error));
+    result.validation = openssl::VerifyError(X509_STORE_CTX_get_error(store_ctx.get()));
     return result;
   }
   result.validated_chain_der = StackToDer(X509_STORE_CTX_get0_chain(store_ctx.get()));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pinion/openssl/unique_ptr.h"
+#include "pinion/result.h"
 
 namespace pinion::openssl {
 
@@ -27,6 +28,11 @@ std::vector<std::uint8_t> CertificateDer(X509* certificate);
 UniquePtr<X509> ParseCertificateDer(std::span<const std::uint8_t> der);
 // LastOpenSslError pops and renders OpenSSL's error queue ("" if empty).
 std::string LastOpenSslError();
+
+// VerifyError turns an X509_V_ERR_* result of chain validation into pinion's
+// error: kHostnameMismatch for a name or IP that the certificate does not
+// cover, kChainValidation for anything else, with OpenSSL's explanation.
+Error VerifyError(long x509_error);
 
 }  // namespace pinion::openssl
 
