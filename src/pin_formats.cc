@@ -82,6 +82,20 @@ Result<std::string> FormatCurlPinList(const std::vector<Pin>& pins) {
   return out;
 }
 
+Result<std::string> FormatHpkpHeader(const HpkpHeader& header) {
+  std::string value;
+  for (const Pin& pin : header.pins) {
+    if (pin.target() != PinTarget::kSpki || pin.algorithm() != HashAlgorithm::kSha256) {
+      return Error(ErrorCode::kInvalidArgument, "HPKP carries SHA-256 public-key pins only, not " + pin.ToString());
+    }
+    value += "pin-sha256=\"" + pin.Base64() + "\"; ";
+  }
+  value += "max-age=" + std::to_string(header.max_age_seconds.value_or(0));
+  if (header.include_subdomains) value += "; includeSubDomains";
+  if (header.report_uri) value += "; report-uri=\"" + *header.report_uri + "\"";
+  return value;
+}
+
 Result<HpkpHeader> ParseHpkpHeader(std::string_view value) {
   HpkpHeader header;
   bool seen_max_age = false, seen_subdomains = false, seen_report = false;

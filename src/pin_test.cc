@@ -23,6 +23,27 @@ Pin SpkiPinOfFile(const std::string& relative) {
   return sources->front().SpkiPin();
 }
 
+TEST(PinTest, HpkpHeaderFormatsWhatItsParserReadsBack) {
+  HpkpHeader header{.pins = {*Pin::Parse("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+                             *Pin::Parse("sha256/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=")},
+                    .max_age_seconds = 5184000,
+                    .include_subdomains = true,
+                    .report_uri = "https://r.example.test/hpkp"};
+  auto value = FormatHpkpHeader(header);
+  ASSERT_TRUE(value.ok()) << value.error().ToString();
+  EXPECT_EQ(*value, "pin-sha256=\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"; "
+                    "pin-sha256=\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\"; max-age=5184000; includeSubDomains; "
+                    "report-uri=\"https://r.example.test/hpkp\"");
+  auto parsed = ParseHpkpHeader(*value);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  EXPECT_EQ(parsed->pins, header.pins);
+  EXPECT_EQ(parsed->max_age_seconds, header.max_age_seconds);
+  EXPECT_EQ(parsed->include_subdomains, true);
+  EXPECT_EQ(parsed->report_uri, header.report_uri);
+  header.pins.push_back(*Pin::Parse("cert-sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+  EXPECT_EQ(FormatHpkpHeader(header).error().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST(PinTest, CanonicalFormsRoundTrip) {
   std::vector<std::uint8_t> data = {1, 2, 3};
   for (auto algorithm : {HashAlgorithm::kSha256, HashAlgorithm::kSha384, HashAlgorithm::kSha512}) {

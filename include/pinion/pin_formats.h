@@ -39,6 +39,10 @@ struct HpkpHeader {
 // Directive names are case-insensitive; unknown directives are ignored as
 // RFC 7469 §2.1 requires; repeated directives and bad pins are errors.
 Result<HpkpHeader> ParseHpkpHeader(std::string_view value);
+// FormatHpkpHeader writes the header value ParseHpkpHeader reads back:
+// SHA-256 SPKI pins, max-age (0 when absent), includeSubDomains, report-uri.
+// kInvalidArgument for pins HPKP cannot carry (certificate or non-SHA-256 pins).
+Result<std::string> FormatHpkpHeader(const HpkpHeader& header);
 
 // ParseHexFingerprint reads a certificate fingerprint in hex, either with a
 // ':' between every byte or with no separator. The length picks the

@@ -124,11 +124,10 @@ Result<ExportResult> ExportConnectionPins(const Policy& policy, const ExportOpti
       if (!rule->anchors.use_system()) {
         Lossy(result.changes, *rule, "HPKP cannot replace trust anchors; browsers validate with their own store");
       }
-      std::string value;
-      for (const PinEntry* entry : pins) value += "pin-sha256=\"" + entry->pin.Base64() + "\"; ";
-      value += "max-age=" + std::to_string(max_age);
-      if (rule->host.include_subdomains()) value += "; includeSubDomains";
-      if (!rule->report_uris.empty()) value += "; report-uri=\"" + rule->report_uris.front() + "\"";
+      HpkpHeader hpkp{.max_age_seconds = max_age, .include_subdomains = rule->host.include_subdomains()};
+      for (const PinEntry* entry : pins) hpkp.pins.push_back(entry->pin);
+      if (!rule->report_uris.empty()) hpkp.report_uri = rule->report_uris.front();
+      PINION_ASSIGN_OR_RETURN(std::string value, FormatHpkpHeader(hpkp));
       std::string header_name = rule->mode == EnforcementMode::kReportOnly ? "Public-Key-Pins-Report-Only" : "Public-Key-Pins";
       header.insert(header.begin(), "DEPRECATED: browsers no longer honour HPKP (RFC 7469); use this header for "
                                     "legacy clients and to collect reports only.");
