@@ -32,7 +32,7 @@ TEST(PinTest, HpkpHeaderFormatsWhatItsParserReadsBack) {
   auto value = FormatHpkpHeader(header);
   ASSERT_TRUE(value.ok()) << value.error().ToString();
   EXPECT_EQ(*value, "pin-sha256=\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"; "
-                    "pin-sha256=\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=\"; max-age=5184000; includeSubDomains; "
+                    "pin-sha256=\"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=\"; max-age=5184000; includeSubDomains; "
                     "report-uri=\"https://r.example.test/hpkp\"");
   auto parsed = ParseHpkpHeader(*value);
   ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
