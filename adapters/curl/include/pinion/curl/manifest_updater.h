@@ -9,26 +9,20 @@
 // The download is pinned by the *baseline* policy (the pins shipped with the
 // program), so whoever can alter the update channel cannot also choose the
 // pins that guard it; the manifest's own signature is what makes it trusted.
-// Requests are conditional (If-None-Match with the last ETag). After a
-// success the next fetch comes `interval` later ± `jitter`; after a failure,
-// exponential backoff from `min_backoff` to `max_backoff`, each scaled by a
-// random factor in [0.5, 1] so that a fleet does not retry in lock step.
+// Requests are conditional (If-None-Match with the last ETag). The update
+// logic and the schedule are pinion::ManifestUpdater's
+// (pinion/dynamic/manifest_updater.h); this class is its libcurl transport.
 #ifndef PINION_CURL_MANIFEST_UPDATER_H_
 #define PINION_CURL_MANIFEST_UPDATER_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <random>
 #include <string>
-#include <thread>
 
-#include "pinion/clock.h"
-#include "pinion/curl/pinning.h"
 #include "pinion/dynamic/dynamic_policy.h"
+#include "pinion/dynamic/manifest_updater.h"
 #include "pinion/result.h"
 
 namespace pinion::curl {
@@ -46,58 +40,23 @@ struct ManifestUpdaterOptions {
   std::optional<std::uint64_t> random_seed;  // for reproducible schedules in tests
 };
 
-// FetchOutcome is the result of one fetch.
-struct FetchOutcome {
-  enum class Kind : std::uint8_t {
-    kUpdated,      // a new manifest was accepted
-    kNotModified,  // 304, or the server still serves the active version
-    kRejected,     // a manifest arrived but DynamicPolicy refused it (error says why)
-    kFailed,       // network, TLS, pin or HTTP failure (error says why)
-  };
-  Kind kind = Kind::kFailed;
-  std::uint64_t active_version = 0;
-  long http_status = 0;
-  std::optional<Error> error;
-  std::shared_ptr<const Verdict> pin_verdict;  // of the download's handshake, when one was made
-};
+using FetchOutcome = pinion::FetchOutcome;
 
 class ManifestUpdater {
  public:
   // Create checks the options (kInvalidArgument for a non-https URL or a bad
   // schedule). `policy` must outlive the updater.
   static Result<std::unique_ptr<ManifestUpdater>> Create(DynamicPolicy& policy, ManifestUpdaterOptions options);
-  ~ManifestUpdater();  // stops the thread
 
-  // FetchOnce does one conditional GET and offers the body. Thread-safe
-  // (calls are serialized); used by the background thread and by tests.
-  FetchOutcome FetchOnce();
-  // NextDelay returns how long to wait after `outcome`, updating the backoff.
-  std::chrono::seconds NextDelay(const FetchOutcome& outcome);
-
-  // Start runs FetchOnce now and then on the schedule, on a background thread.
-  void Start();
-  // Stop wakes and joins the thread (a fetch in flight finishes first, bounded by `timeout`).
-  void Stop();
-  // fetches counts completed FetchOnce calls (for monitoring and tests).
-  std::uint64_t fetches() const;
+  FetchOutcome FetchOnce() { return updater_->FetchOnce(); }
+  std::chrono::seconds NextDelay(const FetchOutcome& outcome) { return updater_->NextDelay(outcome); }
+  void Start() { updater_->Start(); }
+  void Stop() { updater_->Stop(); }
+  std::uint64_t fetches() const { return updater_->fetches(); }
 
  private:
-  ManifestUpdater(DynamicPolicy& policy, ManifestUpdaterOptions options, std::unique_ptr<CurlPinning> pinning);
-  void Loop();
-
-  DynamicPolicy& policy_;
-  ManifestUpdaterOptions options_;
-  PolicyStore baseline_store_;  // pins the download
-  std::unique_ptr<CurlPinning> pinning_;
-  std::mutex fetch_mutex_;      // serializes FetchOnce
-  std::string etag_;            // guarded by fetch_mutex_
-  std::mt19937_64 random_;      // guarded by fetch_mutex_ (NextDelay)
-  int consecutive_failures_ = 0;
-  mutable std::mutex state_mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  std::uint64_t fetches_ = 0;
-  std::thread thread_;
+  explicit ManifestUpdater(std::unique_ptr<pinion::ManifestUpdater> updater) : updater_(std::move(updater)) {}
+  std::unique_ptr<pinion::ManifestUpdater> updater_;
 };
 
 }  // namespace pinion::curl
