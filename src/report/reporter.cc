@@ -71,21 +71,12 @@ SubmitOutcome Reporter::Admit(const FailureReport& report, TimePoint now) {
     }
   }
   // Token bucket per host.
-  auto [budget, inserted] = budgets_.try_emplace(report.hostname);
-  if (inserted) {
-    budget->second.tokens = static_cast<double>(options_.host_burst);
-    budget->second.refilled_at = now;
-  } else if (now > budget->second.refilled_at) {
-    double hours = std::chrono::duration<double>(now - budget->second.refilled_at).count() / 3600.0;
-    budget->second.tokens = std::min(static_cast<double>(options_.host_burst),
-                                     budget->second.tokens + hours * options_.host_reports_per_hour);
-    budget->second.refilled_at = now;
-  }
-  if (budget->second.tokens < 1.0) {
+  TokenRate rate{.per_second = options_.host_reports_per_hour / 3600.0, .burst = static_cast<double>(options_.host_burst)};
+  auto budget = budgets_.try_emplace(report.hostname, rate, now).first;
+  if (!budget->second.TryTake(rate, now)) {
     ++stats_.rate_limited;
     return SubmitOutcome::kRateLimited;
   }
-  budget->second.tokens -= 1.0;
   if (seen_.size() >= kMaxRemembered) {
     // Forget what left the window; if still full, the oldest.
     std::erase_if(seen_, [&](const auto& item) { return now - item.second >= options_.dedupe_window; });

@@ -43,6 +43,7 @@
 #include "pinion/report/report.h"
 #include "pinion/report/report_spool.h"
 #include "pinion/result.h"
+#include "pinion/token_bucket.h"
 #include "pinion/verdict.h"
 
 namespace pinion {
@@ -131,10 +132,6 @@ class Reporter {
     FailureReport report;
     std::vector<std::string> destinations;
   };
-  struct HostBudget {
-    double tokens = 0;
-    TimePoint refilled_at;
-  };
 
   Reporter(std::filesystem::path directory, ReporterOptions options);
   // Admit applies dedupe and rate limit: kQueued when the report may go on.
@@ -152,7 +149,7 @@ class Reporter {
   bool writing_ = false;
   bool stop_ = false;
   std::unordered_map<std::string, TimePoint> seen_;  // fingerprint → first report
-  std::unordered_map<std::string, HostBudget> budgets_;
+  std::unordered_map<std::string, TokenBucket> budgets_;
   ReporterStats stats_;
 
   mutable std::mutex destinations_mutex_;
