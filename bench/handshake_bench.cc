@@ -47,7 +47,7 @@ UniquePtr<SSL_CTX> ClientContext(bool pinned) {
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
   X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), Pki().root.x509.get());
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
-  if (pinned && !SharedEnforcer().InstallOn(ctx.get()).ok()) std::abort();
+  if (pinned && !SharedEnforcer().Install(ctx.get()).ok()) std::abort();
   return ctx;
 }
 
@@ -72,7 +72,7 @@ bool HandshakeInMemory(SSL_CTX* client_ctx, SSL_CTX* server_ctx, bool pinned) {
   SSL_set_bio(client.get(), client_bio, client_bio);
   SSL_set_bio(server.get(), server_bio, server_bio);
   if (pinned) {
-    if (!SharedEnforcer().PrepareConnection(client.get(), kHost, 443).ok()) return false;
+    if (!SharedEnforcer().Prepare(client.get(), kHost, 443).ok()) return false;
   } else {
     SSL_set_tlsext_host_name(client.get(), kHost);
     SSL_set1_host(client.get(), kHost);

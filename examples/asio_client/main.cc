@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   } else {
     context.set_default_verify_paths(error);
   }
-  if (error || !(*pinning)->InstallOn(context).ok()) {
+  if (error || !(*pinning)->Install(context).ok()) {
     std::cerr << "cannot set up the TLS context: " << error.message() << "\n";
     return 3;
   }

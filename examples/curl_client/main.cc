@@ -51,13 +51,13 @@ int main(int argc, char** argv) {
     curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
   }
   // A curl on another TLS backend is refused here: never an unpinned transfer.
-  if (auto attached = (*pinning)->Attach(easy); !attached.ok()) {
+  if (auto attached = (*pinning)->Install(easy); !attached.ok()) {
     std::cerr << attached.error().ToString() << "\n";
     return 2;
   }
   CURLcode code = curl_easy_perform(easy);
-  auto verdict = (*pinning)->LastVerdict(easy);
-  (*pinning)->Detach(easy);
+  auto verdict = (*pinning)->VerdictOf(easy);
+  (*pinning)->Uninstall(easy);
   curl_easy_cleanup(easy);
   curl_slist_free_all(connect_to);
   if (code == CURLE_OK) return 0;

@@ -80,13 +80,13 @@ int main(int argc, char** argv) {
   bool bundle_given = argc >= 5 && std::string(argv[4]) != "-";  // "-": the system store
   bool trust_loaded = bundle_given ? SSL_CTX_load_verify_locations(ctx.get(), argv[4], nullptr) == 1
                                    : SSL_CTX_set_default_verify_paths(ctx.get()) == 1;
-  if (!trust_loaded || !(*enforcer)->InstallOn(ctx.get()).ok()) {
+  if (!trust_loaded || !(*enforcer)->Install(ctx.get()).ok()) {
     std::cerr << "cannot set up the TLS context\n";
     return 3;
   }
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
   // SNI, host-name verification and pinning for `host`, on top of chain validation.
-  if (auto prepared = (*enforcer)->PrepareConnection(ssl.get(), host, static_cast<std::uint16_t>(std::stoi(port)));
+  if (auto prepared = (*enforcer)->Prepare(ssl.get(), host, static_cast<std::uint16_t>(std::stoi(port)));
       !prepared.ok()) {
     std::cerr << prepared.error().ToString() << "\n";
     return 2;
@@ -100,11 +100,11 @@ int main(int argc, char** argv) {
   int connected = SSL_connect(ssl.get());
   close(fd);
   if (connected == 1) {
-    std::cout << pinion::openssl::Enforcer::GetVerdict(ssl.get())->Summary() << "\n";
+    std::cout << pinion::openssl::Enforcer::VerdictOf(ssl.get())->Summary() << "\n";
     return 0;
   }
   if (pinion::openssl::Enforcer::IsPinFailure(ssl.get())) {
-    std::cout << pinion::openssl::Enforcer::GetVerdict(ssl.get())->Explain() << "\n";
+    std::cout << pinion::openssl::Enforcer::VerdictOf(ssl.get())->Explain() << "\n";
     return 1;
   }
   std::cerr << "TLS handshake failed: " << ERR_reason_error_string(ERR_get_error()) << "\n";

@@ -444,7 +444,7 @@ void ScenarioTest::RunOpenSsl() {
   UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   ASSERT_EQ(SSL_CTX_load_verify_locations(ctx.get(), (dir_.path() / "trust.pem").c_str(), nullptr), 1);
   SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-  ASSERT_TRUE((*enforcer)->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE((*enforcer)->Install(ctx.get()).ok());
   if (VerifyCallback callback = CallbackFor(scenario_.callback)) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, callback);  // the application's own callback, set afterwards
   }
@@ -454,7 +454,7 @@ void ScenarioTest::RunOpenSsl() {
     const Step& step = scenario_.steps[i];
     Apply(step, timeline, &store, &clock);
     UniquePtr<SSL> ssl(SSL_new(ctx.get()));
-    Status prepared = (*enforcer)->PrepareConnection(ssl.get(), step.host.value_or(scenario_.host), server_->port());
+    Status prepared = (*enforcer)->Prepare(ssl.get(), step.host.value_or(scenario_.host), server_->port());
     if (!prepared.ok()) {
       Observed observed{.detail = prepared.error().ToString()};
       if (prepared.error().code() == ErrorCode::kHostSyntax) observed.outcome = Outcome::kHostSyntax;
@@ -481,7 +481,7 @@ void ScenarioTest::RunOpenSsl() {
       last_session.reset(SSL_get1_session(ssl.get()));
     }
     detail += SSL_session_reused(ssl.get()) ? " (resumed)" : "";
-    ExpectOutcome(i, Classify(connected, openssl::Enforcer::GetVerdict(ssl.get()), SSL_get_verify_result(ssl.get()),
+    ExpectOutcome(i, Classify(connected, openssl::Enforcer::VerdictOf(ssl.get()), SSL_get_verify_result(ssl.get()),
                               verify_failed, detail));
     SSL_shutdown(ssl.get());
     close(fd);
@@ -557,7 +557,7 @@ void ScenarioTest::RunCurl() {
     }
     curl_easy_setopt(easy, CURLOPT_URL, url_of(step.host.value_or(scenario_.host)).c_str());
     if (step.attach && !attached.count(easy)) {
-      Status status = (*pinning)->Attach(easy);
+      Status status = (*pinning)->Install(easy);
       if (!status.ok()) {
         ADD_FAILURE() << "Attach: " << status.error().ToString();
         break;  // (not ASSERT: the handles are cleaned up below)
@@ -594,7 +594,7 @@ void ScenarioTest::RunCurl() {
     curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify_result);
     long connects = 0;
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
-    auto verdict = attached.count(easy) ? (*pinning)->LastVerdict(easy) : nullptr;
+    auto verdict = attached.count(easy) ? (*pinning)->VerdictOf(easy) : nullptr;
     std::string detail = "curl " + std::to_string(code) + " (" + curl_easy_strerror(code) + ": " + error_buffer +
                          "), new connections " + std::to_string(connects) + ", body '" + body + "'";
     Observed observed;
@@ -622,7 +622,7 @@ void ScenarioTest::RunCurl() {
     ExpectOutcome(i, observed);
   }
   for (CURL* easy : handles) {
-    if (attached.count(easy)) (*pinning)->Detach(easy);
+    if (attached.count(easy)) (*pinning)->Uninstall(easy);
     curl_easy_cleanup(easy);
   }
   if (multi != nullptr) curl_multi_cleanup(multi);
@@ -641,7 +641,7 @@ void ScenarioTest::RunAsio(bool asynchronous) {
   net::ssl::context context(net::ssl::context::tls_client);
   context.load_verify_file((dir_.path() / "trust.pem").string());
   SSL_CTX_set_session_cache_mode(context.native_handle(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-  ASSERT_TRUE((*pinning)->InstallOn(context).ok());
+  ASSERT_TRUE((*pinning)->Install(context).ok());
   if (scenario_.callback == "return-1") {
     context.set_verify_callback([](bool, net::ssl::verify_context&) { return true; });
   } else if (scenario_.callback == "clear-error") {

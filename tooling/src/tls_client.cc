@@ -258,7 +258,7 @@ Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
   if (!ssl) return Error(ErrorCode::kTlsSetup, "SSL_new failed");
   SSL_set_fd(ssl.get(), socket.get());
   if (options.enforcer != nullptr) {
-    PINION_TRY(options.enforcer->PrepareConnection(ssl.get(), options.host, options.port));
+    PINION_TRY(options.enforcer->Prepare(ssl.get(), options.host, options.port));
   } else {
     // Without an enforcer, still verify the host name the way it would.
     const std::string* host = &*normalized;
@@ -278,7 +278,7 @@ Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
   int rc = SSL_connect(ssl.get());
   result.verify_result = SSL_get_verify_result(ssl.get());
   result.served_chain = ToDer(SSL_get_peer_cert_chain(ssl.get()));
-  if (options.enforcer != nullptr) result.verdict = openssl::Enforcer::GetVerdict(ssl.get());
+  if (options.enforcer != nullptr) result.verdict = openssl::Enforcer::VerdictOf(ssl.get());
   if (rc != 1) {
     int error = SSL_get_error(ssl.get(), rc);
     int saved_errno = errno;
@@ -324,7 +324,7 @@ Result<TlsClientResult> ConnectTls(const TlsClientOptions& options) {
   result.protocol = SSL_get_version(ssl.get());
   result.cipher = SSL_get_cipher_name(ssl.get());
   result.validated_chain = ToDer(SSL_get0_verified_chain(ssl.get()));
-  if (options.enforcer != nullptr) result.verdict = openssl::Enforcer::GetVerdict(ssl.get());
+  if (options.enforcer != nullptr) result.verdict = openssl::Enforcer::VerdictOf(ssl.get());
   if (options.read_reply) {
     char buffer[4096];
     for (int guard = 0; guard < 64; ++guard) {  // bounded: at most 256 KiB

@@ -86,13 +86,13 @@ class CurlManifestFetcher final : public ManifestFetcher {
     curl_easy_setopt(easy.get(), CURLOPT_USERAGENT, "pinion-manifest-updater");
     if (headers) curl_easy_setopt(easy.get(), CURLOPT_HTTPHEADER, headers.get());
     if (!options_.ca_file.empty()) curl_easy_setopt(easy.get(), CURLOPT_CAINFO, options_.ca_file.c_str());
-    if (Status attached = pinning_->Attach(easy.get()); !attached.ok()) {
+    if (Status attached = pinning_->Install(easy.get()); !attached.ok()) {
       result.error = attached.error();
       return result;
     }
     CURLcode code = curl_easy_perform(easy.get());
-    result.pin_verdict = pinning_->LastVerdict(easy.get());
-    pinning_->Detach(easy.get());
+    result.pin_verdict = pinning_->VerdictOf(easy.get());
+    pinning_->Uninstall(easy.get());
     curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &result.http_status);
     if (code != CURLE_OK) {
       std::string what = download.too_large

@@ -92,7 +92,7 @@ Result<std::unique_ptr<CurlPinning>> CurlPinning::Create(PolicyStore& store, ope
   return std::unique_ptr<CurlPinning>(new CurlPinning(std::move(enforcer), store));
 }
 
-Status CurlPinning::Attach(CURL* easy) {
+Status CurlPinning::Install(CURL* easy) {
   if (!IsOpenSslBackend()) {
     const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
     return Error(ErrorCode::kTlsSetup, std::string("libcurl uses the TLS backend '") +
@@ -111,7 +111,7 @@ Status CurlPinning::Attach(CURL* easy) {
       curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, attachment) != CURLE_OK ||
       curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &CurlPinning::OnPrerequest) != CURLE_OK ||
       curl_easy_setopt(easy, CURLOPT_PREREQDATA, attachment) != CURLE_OK) {
-    Detach(easy);
+    Uninstall(easy);
     return Error(ErrorCode::kTlsSetup,
                  "libcurl refused CURLOPT_SSL_CTX_FUNCTION or CURLOPT_PREREQFUNCTION (needs libcurl 7.80 or later)");
   }
@@ -122,7 +122,7 @@ Status CurlPinning::Attach(CURL* easy) {
   return OkStatus();
 }
 
-void CurlPinning::Detach(CURL* easy) {
+void CurlPinning::Uninstall(CURL* easy) {
   curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, nullptr);
   curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, nullptr);
   curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, nullptr);
@@ -137,7 +137,7 @@ void CurlPinning::Detach(CURL* easy) {
   attachments_.erase(it);
 }
 
-std::shared_ptr<const Verdict> CurlPinning::LastVerdict(CURL* easy) const {
+std::shared_ptr<const Verdict> CurlPinning::VerdictOf(CURL* easy) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = attachments_.find(easy);
   return it == attachments_.end() ? nullptr : it->second->last_verdict;
@@ -167,7 +167,7 @@ CURLcode CurlPinning::OnSslContext(CURL* easy, void* ssl_ctx, void* arg) {
                                     [self, easy](std::shared_ptr<const Verdict> verdict) {
                                       self->SetLastVerdict(easy, std::move(verdict));
                                     }};
-  if (!self->enforcer_->InstallOn(static_cast<SSL_CTX*>(ssl_ctx), std::move(defaults)).ok()) {
+  if (!self->enforcer_->Install(static_cast<SSL_CTX*>(ssl_ctx), std::move(defaults)).ok()) {
     return CURLE_SSL_CERTPROBLEM;  // fail the transfer rather than run it unpinned
   }
   return CURLE_OK;
@@ -210,7 +210,7 @@ int CurlPinning::OnPrerequest(void* arg, char* primary_ip, char* local_ip, int p
   auto confirmed = self->enforcer_->ConfirmConnection(ssl, target->host, target->port);
   if (!confirmed) {
     // Keep a rejecting verdict to explain the failure; never an allowing one.
-    std::shared_ptr<const Verdict> verdict = openssl::Enforcer::GetVerdict(ssl);
+    std::shared_ptr<const Verdict> verdict = openssl::Enforcer::VerdictOf(ssl);
     self->SetLastVerdict(easy, verdict != nullptr && !verdict->allowed() ? verdict : nullptr);
     return CURL_PREREQFUNC_ABORT;
   }

@@ -71,14 +71,14 @@ long ReportUploader::Post(const std::string& uri, const std::string& body, std::
   curl_easy_setopt(easy.get(), CURLOPT_USERAGENT, "pinion-report-uploader");
   if (!options_.ca_file.empty()) curl_easy_setopt(easy.get(), CURLOPT_CAINFO, options_.ca_file.c_str());
   if (uri.starts_with("https://")) {
-    if (Status attached = pinning_->Attach(easy.get()); !attached.ok()) {
+    if (Status attached = pinning_->Install(easy.get()); !attached.ok()) {
       error = attached.error();
       return 0;
     }
   }
   CURLcode code = curl_easy_perform(easy.get());
-  std::shared_ptr<const Verdict> verdict = pinning_->LastVerdict(easy.get());
-  pinning_->Detach(easy.get());
+  std::shared_ptr<const Verdict> verdict = pinning_->VerdictOf(easy.get());
+  pinning_->Uninstall(easy.get());
   if (code != CURLE_OK) {
     if (verdict && !verdict->allowed()) {
       error = Error(ErrorCode::kPinValidationFailed, "the collector's chain failed the pins: " + verdict->Summary())

@@ -106,7 +106,7 @@ TEST_F(CurlSeamsTest, HostNameIsCheckedWhateverVerifyOptionsSayAfterAttach) {
         curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, combination.verify_host);
       };
       if (combination.before_attach) set();
-      ASSERT_TRUE(pinning->Attach(easy).ok());
+      ASSERT_TRUE(pinning->Install(easy).ok());
       if (!combination.before_attach) set();
       CURLcode code = curl_easy_perform(easy);
       if (server == &impostor) {
@@ -116,7 +116,7 @@ TEST_F(CurlSeamsTest, HostNameIsCheckedWhateverVerifyOptionsSayAfterAttach) {
         EXPECT_EQ(code, CURLE_OK) << curl_easy_strerror(code);
         EXPECT_EQ(body, "hello");
       }
-      pinning->Detach(easy);
+      pinning->Uninstall(easy);
       curl_easy_cleanup(easy);
     }
   }
@@ -136,12 +136,12 @@ TEST_F(CurlSeamsTest, PinnedTransferRefusesAConnectionAnUnpinnedHandleLeftInTheM
   EXPECT_EQ(unpinned_body, "hello");
 
   CURL* pinned = Easy(rogue.Url("localhost"), &pinned_body);
-  ASSERT_TRUE(pinning->Attach(pinned).ok());
+  ASSERT_TRUE(pinning->Install(pinned).ok());
   EXPECT_EQ(RunInMulti(multi, pinned), CURLE_ABORTED_BY_CALLBACK);
   EXPECT_EQ(Connects(pinned), 0);  // it was offered the cached connection …
   EXPECT_EQ(pinned_body, "");      // … and sent nothing on it
-  EXPECT_EQ(pinning->LastVerdict(pinned), nullptr);
-  pinning->Detach(pinned);
+  EXPECT_EQ(pinning->VerdictOf(pinned), nullptr);
+  pinning->Uninstall(pinned);
   curl_easy_cleanup(pinned);
   curl_easy_cleanup(unpinned);
   curl_multi_cleanup(multi);
@@ -160,11 +160,11 @@ TEST_F(CurlSeamsTest, PinnedTransferRefusesAConnectionSharedFromAnUnpinnedHandle
   ASSERT_EQ(curl_easy_perform(unpinned), CURLE_OK);
   CURL* pinned = Easy(rogue.Url("localhost"), &pinned_body);
   curl_easy_setopt(pinned, CURLOPT_SHARE, share);
-  ASSERT_TRUE(pinning->Attach(pinned).ok());
+  ASSERT_TRUE(pinning->Install(pinned).ok());
   CURLcode code = curl_easy_perform(pinned);
   EXPECT_NE(code, CURLE_OK);
   EXPECT_EQ(pinned_body, "");
-  pinning->Detach(pinned);
+  pinning->Uninstall(pinned);
   curl_easy_cleanup(pinned);
   curl_easy_cleanup(unpinned);
   curl_share_cleanup(share);
@@ -178,7 +178,7 @@ TEST_F(CurlSeamsTest, ReusedConnectionIsJudgedByTheCurrentPolicy) {
   auto pinning = *CurlPinning::Create(store);
   std::string body;
   CURL* easy = Easy(real.Url("localhost"), &body);
-  ASSERT_TRUE(pinning->Attach(easy).ok());
+  ASSERT_TRUE(pinning->Install(easy).ok());
   ASSERT_EQ(curl_easy_perform(easy), CURLE_OK);
   EXPECT_EQ(Connects(easy), 1);
 
@@ -186,21 +186,21 @@ TEST_F(CurlSeamsTest, ReusedConnectionIsJudgedByTheCurrentPolicy) {
   ASSERT_EQ(curl_easy_perform(easy), CURLE_OK);  // same policy: reuse is proved, no new handshake
   EXPECT_EQ(Connects(easy), 0);
   EXPECT_EQ(body, "hello");
-  EXPECT_EQ(pinning->LastVerdict(easy)->reason, VerdictReason::kMatched);
+  EXPECT_EQ(pinning->VerdictOf(easy)->reason, VerdictReason::kMatched);
 
   store.Swap(Policy({pki_->intermediate.SpkiPin()}, 2));  // still covers the server: reuse goes on
   body.clear();
   ASSERT_EQ(curl_easy_perform(easy), CURLE_OK);
   EXPECT_EQ(Connects(easy), 0);
-  EXPECT_EQ(pinning->LastVerdict(easy)->policy_version, 2u);
+  EXPECT_EQ(pinning->VerdictOf(easy)->policy_version, 2u);
 
   store.Swap(Policy({pki_->backup_key.SpkiPin()}, 3));  // no longer covers it
   body.clear();
   EXPECT_EQ(curl_easy_perform(easy), CURLE_ABORTED_BY_CALLBACK);
   EXPECT_EQ(body, "");
-  ASSERT_NE(pinning->LastVerdict(easy), nullptr);
-  EXPECT_EQ(pinning->LastVerdict(easy)->reason, VerdictReason::kMismatch);
-  pinning->Detach(easy);
+  ASSERT_NE(pinning->VerdictOf(easy), nullptr);
+  EXPECT_EQ(pinning->VerdictOf(easy)->reason, VerdictReason::kMismatch);
+  pinning->Uninstall(easy);
   curl_easy_cleanup(easy);
 }
 
@@ -216,14 +216,14 @@ TEST_F(CurlSeamsTest, KeptAliveConnectionIsRefusedWhenTheKillSwitchEnds) {
   auto pinning = *CurlPinning::Create(store, {.clock = &clock});
   std::string body;
   CURL* easy = Easy(rogue.Url("localhost"), &body);
-  ASSERT_TRUE(pinning->Attach(easy).ok());
+  ASSERT_TRUE(pinning->Install(easy).ok());
   ASSERT_EQ(curl_easy_perform(easy), CURLE_OK);
-  EXPECT_EQ(pinning->LastVerdict(easy)->reason, VerdictReason::kKillSwitch);
+  EXPECT_EQ(pinning->VerdictOf(easy)->reason, VerdictReason::kKillSwitch);
   clock.Set(start + std::chrono::hours(1));
   body.clear();
   EXPECT_EQ(curl_easy_perform(easy), CURLE_ABORTED_BY_CALLBACK);
   EXPECT_EQ(body, "");
-  pinning->Detach(easy);
+  pinning->Uninstall(easy);
   curl_easy_cleanup(easy);
 }
 
@@ -247,7 +247,7 @@ TEST_F(CurlSeamsTest, DuplicatedHandleIsJudgedOnItsOwnConnection) {
   ASSERT_EQ(RunInMulti(multi, unpinned), CURLE_OK);  // leaves a rogue connection in the cache
 
   CURL* original = Easy(genuine.Url("localhost", "/slow"), &original_body);
-  ASSERT_TRUE(pinning->Attach(original).ok());
+  ASSERT_TRUE(pinning->Install(original).ok());
   CURL* copy = curl_easy_duphandle(original);
   curl_easy_setopt(copy, CURLOPT_URL, rogue.Url("localhost").c_str());
   curl_easy_setopt(copy, CURLOPT_WRITEDATA, &copy_body);
@@ -267,7 +267,7 @@ TEST_F(CurlSeamsTest, DuplicatedHandleIsJudgedOnItsOwnConnection) {
   CURLcode original_code = RunInMulti(multi, original);
   EXPECT_EQ(original_code, CURLE_OK) << curl_easy_strerror(original_code);
   EXPECT_EQ(original_body, "slow");
-  pinning->Detach(original);
+  pinning->Uninstall(original);
   curl_easy_cleanup(copy);
   curl_easy_cleanup(original);
   curl_easy_cleanup(unpinned);
@@ -282,18 +282,18 @@ TEST_F(CurlSeamsTest, CopyOfADetachedHandleFailsClosedUntilAttached) {
   auto pinning = *CurlPinning::Create(store);
   std::string original_body, copy_body;
   CURL* original = Easy(real.Url("localhost"), &original_body);
-  ASSERT_TRUE(pinning->Attach(original).ok());
+  ASSERT_TRUE(pinning->Install(original).ok());
   CURL* copy = curl_easy_duphandle(original);
   curl_easy_setopt(copy, CURLOPT_WRITEDATA, &copy_body);
-  pinning->Detach(original);
+  pinning->Uninstall(original);
   curl_easy_cleanup(original);
   EXPECT_NE(curl_easy_perform(copy), CURLE_OK);
   EXPECT_EQ(copy_body, "");
-  ASSERT_TRUE(pinning->Attach(copy).ok());
+  ASSERT_TRUE(pinning->Install(copy).ok());
   EXPECT_EQ(curl_easy_perform(copy), CURLE_OK);
   EXPECT_EQ(copy_body, "hello");
-  EXPECT_EQ(pinning->LastVerdict(copy)->reason, VerdictReason::kMatched);
-  pinning->Detach(copy);
+  EXPECT_EQ(pinning->VerdictOf(copy)->reason, VerdictReason::kMatched);
+  pinning->Uninstall(copy);
   curl_easy_cleanup(copy);
 }
 
@@ -310,15 +310,15 @@ TEST_F(CurlSeamsTest, PlainHttpToAPinnedHostIsRefused) {
   auto pinning = *CurlPinning::Create(store);
   std::string pinned_body, unpinned_body;
   CURL* pinned = Easy("http://localhost:" + std::to_string(port) + "/", &pinned_body);
-  ASSERT_TRUE(pinning->Attach(pinned).ok());
+  ASSERT_TRUE(pinning->Install(pinned).ok());
   EXPECT_EQ(curl_easy_perform(pinned), CURLE_ABORTED_BY_CALLBACK);
   EXPECT_EQ(pinned_body, "");
   CURL* unpinned = Easy("http://127.0.0.1:" + std::to_string(port) + "/", &unpinned_body);
-  ASSERT_TRUE(pinning->Attach(unpinned).ok());
+  ASSERT_TRUE(pinning->Install(unpinned).ok());
   EXPECT_EQ(curl_easy_perform(unpinned), CURLE_OK);  // the policy pins no rule for 127.0.0.1
   EXPECT_EQ(unpinned_body, "hello");
-  pinning->Detach(pinned);
-  pinning->Detach(unpinned);
+  pinning->Uninstall(pinned);
+  pinning->Uninstall(unpinned);
   curl_easy_cleanup(pinned);
   curl_easy_cleanup(unpinned);
   plain.stop();

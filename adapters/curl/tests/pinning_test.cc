@@ -64,19 +64,19 @@ TEST_F(CurlPinningTest, AnEasyHandleAcceptsTheRealChainAndRefusesARogueOne) {
 
   std::string body;
   CURL* easy = Easy(real.Url(), &body);
-  ASSERT_TRUE((*pinning)->Attach(easy).ok());
+  ASSERT_TRUE((*pinning)->Install(easy).ok());
   EXPECT_EQ(curl_easy_perform(easy), CURLE_OK);
   EXPECT_EQ(body, "hello");
-  ASSERT_NE((*pinning)->LastVerdict(easy), nullptr);
-  EXPECT_EQ((*pinning)->LastVerdict(easy)->reason, VerdictReason::kMatched);
+  ASSERT_NE((*pinning)->VerdictOf(easy), nullptr);
+  EXPECT_EQ((*pinning)->VerdictOf(easy)->reason, VerdictReason::kMatched);
   // The same handle, reused for the impostor.
   body.clear();
   curl_easy_setopt(easy, CURLOPT_URL, rogue.Url().c_str());
   EXPECT_EQ(curl_easy_perform(easy), CURLE_PEER_FAILED_VERIFICATION);
   EXPECT_TRUE(body.empty());
-  ASSERT_NE((*pinning)->LastVerdict(easy), nullptr);
-  EXPECT_EQ((*pinning)->LastVerdict(easy)->reason, VerdictReason::kMismatch);
-  (*pinning)->Detach(easy);
+  ASSERT_NE((*pinning)->VerdictOf(easy), nullptr);
+  EXPECT_EQ((*pinning)->VerdictOf(easy)->reason, VerdictReason::kMismatch);
+  (*pinning)->Uninstall(easy);
   curl_easy_cleanup(easy);
 }
 
@@ -90,7 +90,7 @@ TEST_F(CurlPinningTest, EveryHandleOfAMultiIsPinned) {
   std::vector<CURL*> handles;
   for (int i = 0; i < 4; ++i) {
     CURL* easy = Easy(i % 2 == 0 ? real.Url() : rogue.Url(), &bodies[static_cast<std::size_t>(i)]);
-    ASSERT_TRUE(pinning->Attach(easy).ok());  // attach, then add: every connection of the multi is pinned
+    ASSERT_TRUE(pinning->Install(easy).ok());  // attach, then add: every connection of the multi is pinned
     curl_multi_add_handle(multi, easy);
     handles.push_back(easy);
   }
@@ -108,11 +108,11 @@ TEST_F(CurlPinningTest, EveryHandleOfAMultiIsPinned) {
     bool genuine = i % 2 == 0;
     EXPECT_EQ(results[handles[i]], genuine ? CURLE_OK : CURLE_PEER_FAILED_VERIFICATION) << i;
     EXPECT_EQ(bodies[i], genuine ? "hello" : "") << i;
-    auto verdict = pinning->LastVerdict(handles[i]);
+    auto verdict = pinning->VerdictOf(handles[i]);
     ASSERT_NE(verdict, nullptr) << i;
     EXPECT_EQ(verdict->reason, genuine ? VerdictReason::kMatched : VerdictReason::kMismatch) << i;
     curl_multi_remove_handle(multi, handles[i]);
-    pinning->Detach(handles[i]);
+    pinning->Uninstall(handles[i]);
     curl_easy_cleanup(handles[i]);
   }
   curl_multi_cleanup(multi);

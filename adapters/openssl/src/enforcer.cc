@@ -240,9 +240,9 @@ void Enforcer::Log(std::string_view message) const {
   }
 }
 
-Status Enforcer::InstallOn(SSL_CTX* ctx) { return InstallOn(ctx, ContextDefaults{}); }
+Status Enforcer::Install(SSL_CTX* ctx) { return Install(ctx, ContextDefaults{}); }
 
-Status Enforcer::InstallOn(SSL_CTX* ctx, ContextDefaults defaults) {
+Status Enforcer::Install(SSL_CTX* ctx, ContextDefaults defaults) {
   if (SSL_CTX_get_ex_data(ctx, ContextIndex()) != nullptr) {
     return Error(ErrorCode::kTlsSetup, "this SSL_CTX already has a pinion enforcer");
   }
@@ -268,12 +268,12 @@ Status Enforcer::InstallOn(SSL_CTX* ctx, ContextDefaults defaults) {
   return OkStatus();
 }
 
-Status Enforcer::PrepareConnection(SSL* ssl, std::string_view host, std::uint16_t port) {
+Status Enforcer::Prepare(SSL* ssl, std::string_view host, std::uint16_t port) {
   ContextBinding* binding = BindingOf(ssl);
   if (binding == nullptr || binding->enforcer != this) {
     // Without InstallOn no pinion callback would run: the connection would be unpinned.
     return Error(ErrorCode::kTlsSetup,
-                 "this SSL's SSL_CTX has no InstallOn from this enforcer; call InstallOn(ctx) before SSL_new");
+                 "this SSL's SSL_CTX has no InstallOn from this enforcer; call Install(ctx) before SSL_new");
   }
   ConnectionState* existing = StateOf(ssl);
   if (existing == nullptr || !existing->guarded) {
@@ -441,7 +441,7 @@ int Enforcer::VerifyCallback(X509_STORE_CTX* store_ctx, void* arg) {
   ConnectionState* state = ssl != nullptr ? StateOf(ssl) : nullptr;
   if (state == nullptr || state->host.empty()) {
     // Without a host there is nothing to pin against; fail closed rather than skip pins.
-    self->Log("PrepareConnection() was not called for this connection; failing closed");
+    self->Log("Prepare() was not called for this connection; failing closed");
     X509_STORE_CTX_set_error(store_ctx, X509_V_ERR_APPLICATION_VERIFICATION);
     return 0;
   }
@@ -569,7 +569,7 @@ int Enforcer::ClientHelloGuard(SSL* ssl, unsigned int, unsigned int, const unsig
     return -1;
   }
   if (state.host.empty()) {
-    self->Log("PrepareConnection() was not called for this connection; failing closed");
+    self->Log("Prepare() was not called for this connection; failing closed");
     *alert = SSL_AD_INTERNAL_ERROR;
     return -1;
   }
@@ -643,7 +643,7 @@ ChainCheck Enforcer::CheckChain(const std::vector<std::vector<std::uint8_t>>& ch
   return result;
 }
 
-std::shared_ptr<const Verdict> Enforcer::GetVerdict(const SSL* ssl) {
+std::shared_ptr<const Verdict> Enforcer::VerdictOf(const SSL* ssl) {
   ConnectionState* state = StateOf(ssl);
   if (state == nullptr) return nullptr;
   std::lock_guard<std::mutex> lock(state->mutex);
@@ -657,7 +657,7 @@ std::shared_ptr<const Verdict> Enforcer::GetVerdict(const SSL* ssl) {
 }
 
 bool Enforcer::IsPinFailure(const SSL* ssl) {
-  std::shared_ptr<const Verdict> verdict = GetVerdict(ssl);
+  std::shared_ptr<const Verdict> verdict = VerdictOf(ssl);
   if (verdict != nullptr) return !verdict->allowed();
   // A completed handshake with no decision was never pin-checked.
   return SSL_is_init_finished(ssl) == 1;
@@ -680,7 +680,7 @@ Result<std::shared_ptr<const Verdict>> Enforcer::ConfirmConnection(SSL* ssl, std
                                                       std::to_string(state->port) + ", not " + normalized +
                                                       ":" + std::to_string(port));
   }
-  std::shared_ptr<const Verdict> verdict = GetVerdict(ssl);
+  std::shared_ptr<const Verdict> verdict = VerdictOf(ssl);
   PolicySnapshot decided_under;
   {
     std::lock_guard<std::mutex> lock(state->mutex);

@@ -74,7 +74,7 @@ class EnforcerTest : public ::testing::TestWithParam<int> {
     client->store.Swap(std::move(policy));
     client->enforcer = *Enforcer::Create(client->store, std::move(options));
     client->ctx = ClientContext(std::move(roots));
-    EXPECT_TRUE(client->enforcer->InstallOn(client->ctx.get()).ok());
+    EXPECT_TRUE(client->enforcer->Install(client->ctx.get()).ok());
     return client;
   }
   tooling::TlsClientResult Connect(PinnedClient& client, std::uint16_t port, const std::string& host = kHost,
@@ -115,7 +115,7 @@ TEST_P(EnforcerTest, RogueCaTrustedByTheClientIsRejectedByPins) {
   std::vector<Verdict> seen;
   auto enforcer = *Enforcer::Create(store, {.on_verdict = [&](const Verdict& v) { seen.push_back(v); }});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
 
   // Without pinion the handshake succeeds: the rogue root is trusted.
   auto plain_ctx = ClientContext();
@@ -169,7 +169,7 @@ TEST_P(EnforcerTest, PinnedCertificatesAppendedToARogueChainAreRejected) {
                                         pki_->leaf_key.SpkiPin()})));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   auto result = Connect(ctx.get(), enforcer.get(), server->port());
   EXPECT_FALSE(result.handshake_ok);
   ASSERT_NE(result.verdict, nullptr);
@@ -193,7 +193,7 @@ TEST_P(EnforcerTest, ExpiredPolicyAllowsWithAPolicyExpiredVerdict) {
   FixedClock clock(*ParseTimestamp("2027-06-02"));
   auto enforcer = *Enforcer::Create(store, {.clock = &clock});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   auto result = Connect(ctx.get(), enforcer.get(), server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   EXPECT_EQ(result.verdict->reason, VerdictReason::kPolicyExpired);
@@ -230,7 +230,7 @@ TEST_P(EnforcerTest, SubdomainAndWildcardRulesApplyInHandshakes) {
   {
     PolicyStore store(Policy(Rule("example.test", {pki_->leaf_key.SpkiPin()}, "include_subdomains = true\n")));
     auto enforcer = *Enforcer::Create(store);
-    ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+    ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
     auto result = Connect(ctx.get(), enforcer.get(), server->port(), deep);
     EXPECT_FALSE(result.handshake_ok);
     EXPECT_EQ(result.verdict->reason, VerdictReason::kMismatch);
@@ -238,7 +238,7 @@ TEST_P(EnforcerTest, SubdomainAndWildcardRulesApplyInHandshakes) {
   auto ctx2 = ClientContext();
   PolicyStore store(Policy(Rule("*.example.test", {pki_->leaf_key.SpkiPin()})));
   auto enforcer = *Enforcer::Create(store);
-  ASSERT_TRUE(enforcer->InstallOn(ctx2.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx2.get()).ok());
   auto result = Connect(ctx2.get(), enforcer.get(), server->port(), deep);
   EXPECT_TRUE(result.handshake_ok) << result.error;  // two labels deeper: not covered by "*."
   EXPECT_EQ(result.verdict->reason, VerdictReason::kNotPinned);
@@ -295,7 +295,7 @@ TEST_P(EnforcerTest, PerHostAnchorsReplaceTheTrustStoreForThatHostOnly) {
                                 "anchors = \"anchors.pem\"\n")));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext({&pki_->rogue_root});  // the store trusts only the rogue root
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   auto ok = Connect(ctx.get(), enforcer.get(), legit->port());
   EXPECT_TRUE(ok.handshake_ok) << ok.error;
   auto bad = Connect(ctx.get(), enforcer.get(), rogue->port());
@@ -313,7 +313,7 @@ TEST_P(EnforcerTest, DebugProxyOverrideIsExplicitAndLoud) {
   auto enforcer = *Enforcer::Create(
       store, {.debug_override = &debug, .log = [&](std::string_view m) { logs.emplace_back(m); }});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   auto result = Connect(ctx.get(), enforcer.get(), server->port());
   EXPECT_TRUE(result.handshake_ok) << result.error;
   EXPECT_EQ(result.verdict->reason, VerdictReason::kDebugOverride);
@@ -327,8 +327,8 @@ TEST_P(EnforcerTest, MisuseFailsClosed) {
   std::vector<std::string> logs;
   auto enforcer = *Enforcer::Create(store, {.log = [&](std::string_view m) { logs.emplace_back(m); }});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  EXPECT_EQ(enforcer->InstallOn(ctx.get()).error().code(), ErrorCode::kTlsSetup);
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
+  EXPECT_EQ(enforcer->Install(ctx.get()).error().code(), ErrorCode::kTlsSetup);
 
   // No PrepareConnection: no host to pin for, so the handshake fails.
   auto unprepared = tooling::ConnectTls({.host = kHost, .port = server->port(), .connect_to = "127.0.0.1",
@@ -340,7 +340,7 @@ TEST_P(EnforcerTest, MisuseFailsClosed) {
   // Verification switched off by the application after PrepareConnection is switched back on.
   auto rogue = StartServer(pki_->RogueChainPem(), pki_->rogue_leaf_key);
   openssl::UniquePtr<SSL_CTX> lax = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(lax.get()).ok());
+  ASSERT_TRUE(enforcer->Install(lax.get()).ok());
   SSL_CTX_set_verify(lax.get(), SSL_VERIFY_NONE, nullptr);
   auto result = Connect(lax.get(), enforcer.get(), rogue->port());
   EXPECT_FALSE(result.handshake_ok);
@@ -414,7 +414,7 @@ TEST_P(EnforcerTest, ConcurrentHandshakesWhileManifestsArrive) {
                                         dir_.path() / "dynamic-state");
   auto enforcer = *Enforcer::Create(dynamic->store());
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
 
   constexpr int kThreads = 3, kPerThread = 12;
   std::atomic<int> finished{0}, inconsistent{0};

@@ -83,7 +83,7 @@ Seen Connect(SSL_CTX* ctx, std::uint16_t port, const std::function<void(SSL*)>& 
     for (int n; (n = SSL_read(ssl.get(), buffer, sizeof buffer)) > 0;) seen.reply.append(buffer, n);
     seen.session.reset(SSL_get1_session(ssl.get()));
   }
-  seen.verdict = Enforcer::GetVerdict(ssl.get());
+  seen.verdict = Enforcer::VerdictOf(ssl.get());
   seen.pin_failure = Enforcer::IsPinFailure(ssl.get());
   SSL_shutdown(ssl.get());
   close(fd);
@@ -123,7 +123,7 @@ class SeamsTest : public ::testing::TestWithParam<int> {
     return *Policy::Create(version, std::move(rules), EnforcementOverride{OverrideMode::kDisabled, {}, until});
   }
   std::function<void(SSL*)> Prepare(Enforcer& enforcer, const std::string& host = kHost) {
-    return [&enforcer, host](SSL* ssl) { ASSERT_TRUE(enforcer.PrepareConnection(ssl, host, 443).ok()); };
+    return [&enforcer, host](SSL* ssl) { ASSERT_TRUE(enforcer.Prepare(ssl, host, 443).ok()); };
   }
 
   static TestPki* pki_;
@@ -171,7 +171,7 @@ TEST_P(SeamsTest, KillSwitchDecisionIsNotResumedPastUntil) {
   PolicyStore store(WithKillSwitch(Policy({pki_->leaf_key.SpkiPin()}), 2, start + std::chrono::hours(1)));
   auto enforcer = *Enforcer::Create(store, {.clock = &clock});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
 
   Seen first = Connect(ctx.get(), rogue->port(), Prepare(*enforcer));
   ASSERT_TRUE(first.connected);
@@ -203,12 +203,12 @@ TEST_P(SeamsTest, PrepareConnectionRefusesAContextWithoutInstallOn) {
   auto other = *Enforcer::Create(store);
   auto bare = ClientContext();
   openssl::UniquePtr<SSL> ssl(SSL_new(bare.get()));
-  EXPECT_EQ(enforcer->PrepareConnection(ssl.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
+  EXPECT_EQ(enforcer->Prepare(ssl.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
   auto foreign = ClientContext();
-  ASSERT_TRUE(other->InstallOn(foreign.get()).ok());
+  ASSERT_TRUE(other->Install(foreign.get()).ok());
   openssl::UniquePtr<SSL> foreign_ssl(SSL_new(foreign.get()));
-  EXPECT_EQ(enforcer->PrepareConnection(foreign_ssl.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
-  EXPECT_TRUE(other->PrepareConnection(foreign_ssl.get(), kHost, 443).ok());
+  EXPECT_EQ(enforcer->Prepare(foreign_ssl.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
+  EXPECT_TRUE(other->Prepare(foreign_ssl.get(), kHost, 443).ok());
 }
 
 int ClearEveryError(int, X509_STORE_CTX* store_ctx) {
@@ -231,14 +231,14 @@ TEST_P(SeamsTest, VerifyCallbackCannotHideAValidationFailure) {
   for (SSL_verify_cb callback : {&ClearEveryError, &ReturnOneKeepError}) {
     auto ctx = ClientContext();
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, callback);
-    ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+    ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
     Seen seen = Connect(ctx.get(), server->port(), Prepare(*enforcer));
     EXPECT_FALSE(seen.connected);
     EXPECT_EQ(seen.verify_result, X509_V_ERR_CERT_SIGNATURE_FAILURE);
     EXPECT_EQ(seen.verdict, nullptr);
     // Installed after InstallOn, per connection: the same.
     auto late = ClientContext();
-    ASSERT_TRUE(enforcer->InstallOn(late.get()).ok());
+    ASSERT_TRUE(enforcer->Install(late.get()).ok());
     Seen per_ssl = Connect(late.get(), server->port(), [&](SSL* ssl) {
       Prepare(*enforcer)(ssl);
       SSL_set_verify(ssl, SSL_VERIFY_PEER, callback);
@@ -256,7 +256,7 @@ TEST_P(SeamsTest, CommonNameOnlyLeafIsRefused) {
   PolicyStore store(Policy({pki_->intermediate.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   Seen seen = Connect(ctx.get(), server->port(), Prepare(*enforcer));
   EXPECT_FALSE(seen.connected);
   EXPECT_EQ(seen.verify_result, X509_V_ERR_HOSTNAME_MISMATCH);
@@ -277,7 +277,7 @@ TEST_P(SeamsTest, HostCheckCannotBeClearedAfterPrepare) {
   PolicyStore store(Policy({pki_->intermediate.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   for (const char* replacement : {static_cast<const char*>(nullptr), "evil.example.test"}) {
     Seen seen = Connect(ctx.get(), server->port(), [&](SSL* ssl) {
       Prepare(*enforcer)(ssl);
@@ -298,7 +298,7 @@ TEST_P(SeamsTest, ReplacedInfoCallbackCannotResumeAnOutdatedSession) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}, 1));
   auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   Seen first = Connect(ctx.get(), server->port(), Prepare(*enforcer));
   ASSERT_TRUE(first.connected);
   ASSERT_NE(first.session, nullptr);
@@ -329,7 +329,7 @@ TEST_P(SeamsTest, ReplacedCertVerifyCallbackLeavesAnUnusableConnection) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
   Seen seen = Connect(ctx.get(), rogue->port(), Prepare(*enforcer));
   EXPECT_TRUE(seen.pin_failure);
@@ -347,7 +347,7 @@ TEST_P(SeamsTest, ReplacingBothCallbacksStillLeavesAnUnusableConnection) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
   SSL_CTX_set_info_callback(ctx.get(), &ApplicationInfoCallback);
   Seen on_context = Connect(ctx.get(), rogue->port(), Prepare(*enforcer));
@@ -373,7 +373,7 @@ TEST_P(SeamsTest, AnonymousCipherSuiteIsRefused) {
   auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
   auto ctx = ClientContext();
   SSL_CTX_set_cipher_list(ctx.get(), "aNULL:@SECLEVEL=0");
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   SSL_CTX_set_info_callback(ctx.get(), &ApplicationInfoCallback);  // and pinion's displaced
   Seen seen = Connect(ctx.get(), anonymous.port(), Prepare(*enforcer));
   EXPECT_FALSE(seen.connected);
@@ -388,13 +388,13 @@ TEST_P(SeamsTest, FirstWriteOfAnUncheckedImplicitHandshakeIsNotSent) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store, {.log = [](std::string_view) {}});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   SSL_CTX_set_cert_verify_callback(ctx.get(), &AcceptEverything, nullptr);
   int fd = DialLoopback(rogue->port());
   ASSERT_GE(fd, 0);
   openssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   SSL_set_fd(ssl.get(), fd);
-  ASSERT_TRUE(enforcer->PrepareConnection(ssl.get(), kHost, 443).ok());
+  ASSERT_TRUE(enforcer->Prepare(ssl.get(), kHost, 443).ok());
   SSL_set_connect_state(ssl.get());
   EXPECT_LE(SSL_write(ssl.get(), "GET\n", 4), 0);
   EXPECT_TRUE(Enforcer::IsPinFailure(ssl.get()));
@@ -408,10 +408,10 @@ TEST_P(SeamsTest, SslCreatedBeforeInstallOnIsRefused) {
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
   openssl::UniquePtr<SSL> early(SSL_new(ctx.get()));
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  EXPECT_EQ(enforcer->PrepareConnection(early.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
+  EXPECT_EQ(enforcer->Prepare(early.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
   openssl::UniquePtr<SSL> late(SSL_new(ctx.get()));
-  EXPECT_TRUE(enforcer->PrepareConnection(late.get(), kHost, 443).ok());
+  EXPECT_TRUE(enforcer->Prepare(late.get(), kHost, 443).ok());
 }
 
 // Red team: a copy (SSL_dup) of an SSL made before InstallOn carries the
@@ -421,10 +421,10 @@ TEST_P(SeamsTest, SslDupOfATemplateMadeBeforeInstallOnIsRefused) {
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
   openssl::UniquePtr<SSL> early(SSL_new(ctx.get()));
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   openssl::UniquePtr<SSL> copy(SSL_dup(early.get()));
   ASSERT_NE(copy, nullptr);
-  EXPECT_EQ(enforcer->PrepareConnection(copy.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
+  EXPECT_EQ(enforcer->Prepare(copy.get(), kHost, 443).error().code(), ErrorCode::kTlsSetup);
 }
 
 // Red team: SSL_dup of a prepared SSL shared (and freed twice) its state.
@@ -434,9 +434,9 @@ TEST_P(SeamsTest, SslDupGetsItsOwnConnectionState) {
   PolicyStore store(Policy({pki_->leaf_key.SpkiPin()}));
   auto enforcer = *Enforcer::Create(store);
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
   openssl::UniquePtr<SSL> original(SSL_new(ctx.get()));
-  ASSERT_TRUE(enforcer->PrepareConnection(original.get(), kHost, 443).ok());
+  ASSERT_TRUE(enforcer->Prepare(original.get(), kHost, 443).ok());
   openssl::UniquePtr<SSL> copy(SSL_dup(original.get()));
   ASSERT_NE(copy, nullptr);
   ASSERT_NE(copy.get(), original.get());
@@ -452,8 +452,8 @@ TEST_P(SeamsTest, SslDupGetsItsOwnConnectionState) {
   auto [rogue_ok, fd2] = dial(copy.get(), rogue->port());
   EXPECT_TRUE(genuine_ok);
   EXPECT_FALSE(rogue_ok);
-  EXPECT_EQ(Enforcer::GetVerdict(original.get())->reason, VerdictReason::kMatched);
-  EXPECT_EQ(Enforcer::GetVerdict(copy.get())->reason, VerdictReason::kMismatch);
+  EXPECT_EQ(Enforcer::VerdictOf(original.get())->reason, VerdictReason::kMatched);
+  EXPECT_EQ(Enforcer::VerdictOf(copy.get())->reason, VerdictReason::kMismatch);
   EXPECT_TRUE(enforcer->ConfirmConnection(original.get(), kHost, 443).ok());
   close(fd1);
   close(fd2);
@@ -470,8 +470,8 @@ TEST_P(SeamsTest, SwitchingContextAfterPrepareFailsClosed) {
   auto other = *Enforcer::Create(lax, {.log = [](std::string_view) {}});
   auto ctx = ClientContext();
   auto other_ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
-  ASSERT_TRUE(other->InstallOn(other_ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
+  ASSERT_TRUE(other->Install(other_ctx.get()).ok());
   Seen seen = Connect(ctx.get(), rogue->port(), [&](SSL* ssl) {
     Prepare(*enforcer)(ssl);
     SSL_set_SSL_CTX(ssl, other_ctx.get());
@@ -492,7 +492,7 @@ TEST_P(SeamsTest, ConfirmConnectionJudgesALiveConnectionUnderTheCurrentPolicy) {
   auto enforcer = *Enforcer::Create(
       store, {.clock = &clock, .on_verdict = [&](const Verdict& v) { published.push_back(v.reason); }});
   auto ctx = ClientContext();
-  ASSERT_TRUE(enforcer->InstallOn(ctx.get()).ok());
+  ASSERT_TRUE(enforcer->Install(ctx.get()).ok());
 
   auto confirm = [&](std::uint16_t port, const std::function<void(Enforcer&, SSL*)>& check) {
     Connect(ctx.get(), port, Prepare(*enforcer), nullptr, [&](SSL* ssl) { check(*enforcer, ssl); });
@@ -512,7 +512,7 @@ TEST_P(SeamsTest, ConfirmConnectionJudgesALiveConnectionUnderTheCurrentPolicy) {
     store.Swap(Policy({pki_->backup_key.SpkiPin()}, 3));
     auto swapped = e.ConfirmConnection(ssl, kHost, 443);
     EXPECT_EQ(swapped.error().code(), ErrorCode::kPinValidationFailed);
-    EXPECT_EQ(Enforcer::GetVerdict(ssl)->reason, VerdictReason::kMismatch);
+    EXPECT_EQ(Enforcer::VerdictOf(ssl)->reason, VerdictReason::kMismatch);
     // … and stays refused, whatever policy comes next.
     store.Swap(Policy({pki_->leaf_key.SpkiPin()}, 4));
     EXPECT_EQ(e.ConfirmConnection(ssl, kHost, 443).error().code(), ErrorCode::kPinValidationFailed);

@@ -4,7 +4,7 @@
 //   auto pinning = pinion::asio::Pinning::Create(store);
 //   boost::asio::ssl::context ctx(boost::asio::ssl::context::tls_client);
 //   ctx.set_default_verify_paths();
-//   (*pinning)->InstallOn(ctx);                        // once per context
+//   (*pinning)->Install(ctx);                          // once per context
 //   boost::asio::ssl::stream<boost::asio::ip::tcp::socket> stream(io, ctx);
 //   (*pinning)->Prepare(stream, "api.example.com", 443); // SNI, host name check, pins
 //   boost::asio::connect(stream.lowest_layer(), endpoints);
@@ -46,25 +46,29 @@ class Pinning {
     return std::unique_ptr<Pinning>(new Pinning(std::move(enforcer)));
   }
 
-  // InstallOn enforces the policy on every stream made from `context`
+  // Install enforces the policy on every stream made from `context`
   // (asio::ssl::context or boost::asio::ssl::context).
   template <typename SslContext>
+  Status Install(SslContext& context) {
+    return enforcer_->Install(context.native_handle());
+  }
+  template <typename SslContext>
   Status InstallOn(SslContext& context) {
-    return enforcer_->InstallOn(context.native_handle());
+    return Install(context);
   }
 
   // Prepare names the host (and port, for reports) `stream` connects to:
   // SNI, host-name verification and the pins of that host. Call before the handshake.
   template <typename SslStream>
   Status Prepare(SslStream& stream, std::string_view host, std::uint16_t port) {
-    return enforcer_->PrepareConnection(stream.native_handle(), host, port);
+    return enforcer_->Prepare(stream.native_handle(), host, port);
   }
 
   // VerdictOf is the verdict of `stream`'s handshake (null before it, or when
   // normal validation failed first).
   template <typename SslStream>
   static std::shared_ptr<const Verdict> VerdictOf(SslStream& stream) {
-    return openssl::Enforcer::GetVerdict(stream.native_handle());
+    return openssl::Enforcer::VerdictOf(stream.native_handle());
   }
   // IsPinFailure: the handshake failed because of the pins (not validation or the network).
   template <typename SslStream>

@@ -4,9 +4,9 @@
 //   auto pinning = pinion::curl::CurlPinning::Create(store);
 //   CURL* easy = curl_easy_init();
 //   curl_easy_setopt(easy, CURLOPT_URL, "https://api.example.com/");
-//   (*pinning)->Attach(easy);            // pins every connection of this handle
+//   (*pinning)->Install(easy);           // pins every connection of this handle
 //   CURLcode rc = curl_easy_perform(easy);
-//   if (auto verdict = (*pinning)->LastVerdict(easy); verdict && !verdict->allowed())
+//   if (auto verdict = (*pinning)->VerdictOf(easy); verdict && !verdict->allowed())
 //     std::cerr << verdict->Explain();  // rc is CURLE_PEER_FAILED_VERIFICATION
 //
 // How: CURLOPT_SSL_CTX_FUNCTION installs pinion's OpenSSL Enforcer on the
@@ -21,9 +21,9 @@
 // for its host and port and that the decision holds under the current policy
 // (Enforcer::ConfirmConnection); otherwise the transfer is aborted
 // (CURLE_ABORTED_BY_CALLBACK). A plain-HTTP transfer to a host the policy
-// pins is aborted too. Attach owns CURLOPT_SSL_CTX_FUNCTION/DATA and
-// CURLOPT_PREREQFUNCTION/DATA: set your own before Attach, never after.
-// Needs libcurl built on OpenSSL: Attach fails with kTlsSetup otherwise,
+// pins is aborted too. Install owns CURLOPT_SSL_CTX_FUNCTION/DATA and
+// CURLOPT_PREREQFUNCTION/DATA: set your own before Install, never after.
+// Needs libcurl built on OpenSSL: Install fails with kTlsSetup otherwise,
 // never silently unpinned. The CurlPinning must outlive the handles attached
 // to it.
 #ifndef PINION_CURL_PINNING_H_
@@ -56,20 +56,30 @@ class CurlPinning {
                                                      openssl::EnforcerOptions options = {});
   ~CurlPinning();
 
-  // Attach makes every connection `easy` opens enforce the policy. kTlsSetup
-  // when libcurl's TLS backend is not OpenSSL or the option is refused.
-  Status Attach(CURL* easy);
-  // Detach unpins `easy`; call it before curl_easy_cleanup(easy) (required:
-  // copies made with curl_easy_duphandle would otherwise name a freed
-  // handle). Copies of an attached handle must be attached themselves; until
-  // then their transfers fail.
-  void Detach(CURL* easy);
+  // The adapters share one vocabulary: Install (once per handle here, as per
+  // context for OpenSSL and Asio) and VerdictOf after a transfer.
 
-  // LastVerdict is the verdict that decided `easy`'s latest transfer: its
+  // Install makes every connection `easy` opens enforce the policy. kTlsSetup
+  // when libcurl's TLS backend is not OpenSSL or the option is refused.
+  Status Install(CURL* easy);
+  // Uninstall unpins `easy`; call it before curl_easy_cleanup(easy) (required:
+  // copies made with curl_easy_duphandle would otherwise name a freed
+  // handle). Copies of an installed handle must be installed themselves;
+  // until then their transfers fail.
+  void Uninstall(CURL* easy);
+
+  // VerdictOf is the verdict that decided `easy`'s latest transfer: its
   // handshake's, or the one confirmed for a reused connection (null when none
   // was reached, e.g. a network error, a failure of normal validation, or a
   // reused connection that pinion never checked).
-  std::shared_ptr<const Verdict> LastVerdict(CURL* easy) const;
+  std::shared_ptr<const Verdict> VerdictOf(CURL* easy) const;
+
+  // The names before the shared vocabulary; removed in 0.3.
+  Status Attach(CURL* easy) { return Install(easy); }
+  void Detach(CURL* easy) { Uninstall(easy); }
+  std::shared_ptr<const Verdict> LastVerdict(CURL* easy) const {
+    return VerdictOf(easy);
+  }
 
  private:
   // Attachment is what one attached handle's callbacks need.

@@ -93,21 +93,36 @@ class Enforcer {
   Enforcer(const Enforcer&) = delete;
   Enforcer& operator=(const Enforcer&) = delete;
 
-  // InstallOn hooks certificate verification and session handling of a
+  // The adapters share one vocabulary: Install (once per context or handle),
+  // Prepare (once per connection), VerdictOf and IsPinFailure (after it).
+
+  // Install hooks certificate verification and session handling of a
   // client SSL_CTX and turns on SSL_VERIFY_PEER. It replaces the context's
   // cert-verify callback and chains its info callback. kTlsSetup when the
   // context already has an enforcer.
-  Status InstallOn(SSL_CTX* ctx);
-  // InstallOn with defaults for connections this code does not create
+  Status Install(SSL_CTX* ctx);
+  // Install with defaults for connections this code does not create
   // (kHostSyntax for a bad default host).
-  Status InstallOn(SSL_CTX* ctx, ContextDefaults defaults);
+  Status Install(SSL_CTX* ctx, ContextDefaults defaults);
 
-  // PrepareConnection names the host (and port, for reports) this SSL
-  // connects to: sets SNI (DNS names only), OpenSSL's host-name or IP check,
-  // and SSL_VERIFY_PEER. Call it before SSL_connect. kHostSyntax for a bad
-  // name; kTlsSetup when this enforcer was not installed on the SSL's context
-  // (the connection would otherwise run unpinned).
-  Status PrepareConnection(SSL* ssl, std::string_view host, std::uint16_t port);
+  // Prepare names the host (and port, for reports) this SSL connects to:
+  // sets SNI (DNS names only), OpenSSL's host-name or IP check, and
+  // SSL_VERIFY_PEER. Call it before SSL_connect. kHostSyntax for a bad name;
+  // kTlsSetup when this enforcer was not installed on the SSL's context (the
+  // connection would otherwise run unpinned).
+  Status Prepare(SSL* ssl, std::string_view host, std::uint16_t port);
+
+  // The names before the shared vocabulary; removed in 0.3.
+  Status InstallOn(SSL_CTX* ctx) { return Install(ctx); }
+  Status InstallOn(SSL_CTX* ctx, ContextDefaults defaults) {
+    return Install(ctx, std::move(defaults));
+  }
+  Status PrepareConnection(SSL* ssl, std::string_view host, std::uint16_t port) {
+    return Prepare(ssl, host, port);
+  }
+  static std::shared_ptr<const Verdict> GetVerdict(const SSL* ssl) {
+    return VerdictOf(ssl);
+  }
 
   // CheckChain validates `chain` (leaf first, then intermediates) for `host`
   // at `at` against `trust` (or the rule's own anchors) exactly as a handshake
@@ -115,9 +130,9 @@ class Enforcer {
   ChainCheck CheckChain(const std::vector<std::vector<std::uint8_t>>& chain, std::string_view host,
                         std::uint16_t port, TimePoint at, X509_STORE* trust) const;
 
-  // GetVerdict returns the verdict recorded for `ssl`'s handshake (null when
+  // VerdictOf returns the verdict recorded for `ssl`'s handshake (null when
   // none was made, e.g. validation failed before pinning).
-  static std::shared_ptr<const Verdict> GetVerdict(const SSL* ssl);
+  static std::shared_ptr<const Verdict> VerdictOf(const SSL* ssl);
   // IsPinFailure: pins rejected the chain, or the handshake completed
   // without any pin decision (nothing proves the connection was checked).
   static bool IsPinFailure(const SSL* ssl);
