@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "report_store.h"
+#include "store/report_store.h"
 #include "pinion/report/report.h"
 #include "test_pki.h"
 #include "report_parse.h"

@@ -7,9 +7,11 @@
 //   …
 //   (*collector)->Stop();
 //
-// HTTP is Boost.Beast (http_server.h): reports are taken on one event-driven
+// HTTP is Boost.Beast (http/server.h): reports are taken on one event-driven
 // I/O thread and answered when their group commit lands; queries run on a
-// few worker threads. See docs/COLLECTOR.md for why.
+// few worker threads. See docs/COLLECTOR.md for why. The code has two rooms:
+// http/ (server, router, one handler per route) and store/ (the report
+// database and the group-commit writer that feeds it); this class wires them.
 #ifndef PINION_COLLECTOR_COLLECTOR_H_
 #define PINION_COLLECTOR_COLLECTOR_H_
 
@@ -34,7 +36,9 @@ class ClientRateLimiter;
 class ManifestDirectory;
 class HttpServer;
 class ReadAccess;
+class Router;
 struct PruneResult;
+struct RouteContext;
 
 struct CollectorConfig {
   std::string listen = "127.0.0.1";
@@ -56,7 +60,7 @@ struct CollectorConfig {
   std::int64_t max_db_bytes = 0;
   std::chrono::seconds retain{0};       // reports older than this are deleted; 0: kept forever
   std::chrono::seconds maintenance_interval{600};  // how often to prune (with retain); 0: only RunMaintenance
-  // File holding the bearer token of the read routes; see read_access.h for
+  // File holding the bearer token of the read routes; see http/read_access.h for
   // who may read without one.
   std::string read_token_file;
 };
@@ -95,7 +99,7 @@ class Collector {
 
  private:
   Collector(CollectorConfig config, const Clock* clock);
-  void Route();
+  Router Routes();
 
   CollectorConfig config_;
   const Clock* clock_;
@@ -103,13 +107,10 @@ class Collector {
   std::unique_ptr<IngestQueue> ingest_;
   std::unique_ptr<ClientRateLimiter> limiter_;
   std::unique_ptr<ManifestDirectory> manifests_;
-  PolicySnapshot policy_;  // may be null
   std::unique_ptr<ReadAccess> read_access_;
+  std::unique_ptr<RouteContext> context_;  // what the handlers share; outlives server_
   std::unique_ptr<HttpServer> server_;
-  std::atomic<bool> stopping_{false};           // ends a running prune between its transactions
-  std::atomic<std::uint64_t> refused_full_{0};  // reports answered 507
-  std::atomic<std::uint64_t> pruned_{0};        // reports deleted by retention
-  std::atomic<std::uint64_t> prune_failures_{0};
+  std::atomic<bool> stopping_{false};  // ends a running prune between its transactions
 };
 
 }  // namespace pinion::collector

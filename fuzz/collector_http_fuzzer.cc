@@ -26,10 +26,10 @@
 
 #include "collector.h"
 #include "fuzz_targets.h"
-#include "http_server.h"
+#include "http/server.h"
 #include "pinion/clock.h"
 #include "pinion/report/report.h"
-#include "report_store.h"
+#include "store/report_store.h"
 #include "report_parse.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "dashboard.h"
+#include "http/dashboard.h"
 
 #include <fmt/format.h>
 

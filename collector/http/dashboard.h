@@ -1,14 +1,14 @@
-// collector/dashboard.h — the page at GET /: server-rendered HTML with inline
+// collector/http/dashboard.h — the page at GET /: server-rendered HTML with inline
 // SVG, no scripts and no external resources.
-#ifndef PINION_COLLECTOR_DASHBOARD_H_
-#define PINION_COLLECTOR_DASHBOARD_H_
+#ifndef PINION_COLLECTOR_HTTP_DASHBOARD_H_
+#define PINION_COLLECTOR_HTTP_DASHBOARD_H_
 
 #include <string>
 #include <vector>
 
 #include "pinion/clock.h"
 #include "pinion/policy.h"
-#include "report_store.h"
+#include "store/report_store.h"
 
 namespace pinion::collector {
 
@@ -27,4 +27,4 @@ std::string RenderDashboard(const DashboardData& data);
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_DASHBOARD_H_
+#endif  // PINION_COLLECTOR_HTTP_DASHBOARD_H_

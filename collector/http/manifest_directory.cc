@@ -1,4 +1,4 @@
-#include "manifest_directory.h"
+#include "http/manifest_directory.h"
 
 #include <openssl/sha.h>
 

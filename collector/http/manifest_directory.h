@@ -1,10 +1,10 @@
-// collector/manifest_directory.h — signed manifests served from a directory.
+// collector/http/manifest_directory.h — signed manifests served from a directory.
 //
 // GET /v1/manifests/NAME serves DIR/NAME.json as it is on disk: the collector
 // never signs or alters manifests (clients verify the signature themselves),
 // it only adds an ETag (a hash of the bytes) for conditional requests.
-#ifndef PINION_COLLECTOR_MANIFEST_DIRECTORY_H_
-#define PINION_COLLECTOR_MANIFEST_DIRECTORY_H_
+#ifndef PINION_COLLECTOR_HTTP_MANIFEST_DIRECTORY_H_
+#define PINION_COLLECTOR_HTTP_MANIFEST_DIRECTORY_H_
 
 #include <filesystem>
 #include <optional>
@@ -35,4 +35,4 @@ class ManifestDirectory {
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_MANIFEST_DIRECTORY_H_
+#endif  // PINION_COLLECTOR_HTTP_MANIFEST_DIRECTORY_H_

@@ -1,4 +1,4 @@
-#include "rate_limiter.h"
+#include "http/rate_limiter.h"
 
 #include <arpa/inet.h>
 
@@ -26,7 +26,7 @@ std::string RateLimitKey(std::string_view address) {
 }
 
 bool ClientRateLimiter::Allow(std::string_view client, int* retry_after_seconds) {
-  if (per_second_ <= 0) return true;
+  if (rate_.per_second <= 0) return true;
   std::string key = RateLimitKey(client);
   TimePoint now = clock_.Now();
   std::lock_guard<std::mutex> lock(mutex_);
@@ -36,23 +36,15 @@ bool ClientRateLimiter::Allow(std::string_view client, int* retry_after_seconds)
       buckets_.erase(recency_.back().key);
       recency_.pop_back();
     }
-    recency_.push_front(Bucket{key, burst_, now});
+    recency_.push_front(Bucket{key, TokenBucket(rate_, now)});
     found = buckets_.emplace(std::move(key), recency_.begin()).first;
   } else {
     recency_.splice(recency_.begin(), recency_, found->second);  // iterators stay valid
   }
-  Bucket& bucket = *found->second;
-  if (now > bucket.refilled_at) {
-    double elapsed = std::chrono::duration<double>(now - bucket.refilled_at).count();
-    bucket.tokens = std::min(burst_, bucket.tokens + elapsed * per_second_);
-    bucket.refilled_at = now;
-  }
-  if (bucket.tokens >= 1.0) {
-    bucket.tokens -= 1.0;
-    return true;
-  }
+  TokenBucket& bucket = found->second->tokens;
+  if (bucket.TryTake(rate_, now)) return true;
   if (retry_after_seconds != nullptr) {
-    *retry_after_seconds = std::max(1, static_cast<int>(std::ceil((1.0 - bucket.tokens) / per_second_)));
+    *retry_after_seconds = std::max(1, static_cast<int>(std::ceil(bucket.SecondsUntilToken(rate_))));
   }
   return false;
 }

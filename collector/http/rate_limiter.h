@@ -1,6 +1,7 @@
-// collector/rate_limiter.h — per-client token buckets on the injected clock.
-#ifndef PINION_COLLECTOR_RATE_LIMITER_H_
-#define PINION_COLLECTOR_RATE_LIMITER_H_
+// collector/http/rate_limiter.h — per-client token buckets (pinion/token_bucket.h)
+// on the injected clock.
+#ifndef PINION_COLLECTOR_HTTP_RATE_LIMITER_H_
+#define PINION_COLLECTOR_HTTP_RATE_LIMITER_H_
 
 #include <chrono>
 #include <list>
@@ -10,6 +11,7 @@
 #include <unordered_map>
 
 #include "pinion/clock.h"
+#include "pinion/token_bucket.h"
 
 namespace pinion::collector {
 
@@ -29,7 +31,9 @@ std::string RateLimitKey(std::string_view address);
 class ClientRateLimiter {
  public:
   ClientRateLimiter(double per_second, double burst, const Clock& clock, std::size_t max_clients = 100000)
-      : per_second_(per_second), burst_(burst), clock_(clock), max_clients_(max_clients < 1 ? 1 : max_clients) {}
+      : rate_{.per_second = per_second, .burst = burst},
+        clock_(clock),
+        max_clients_(max_clients < 1 ? 1 : max_clients) {}
 
   // Allow takes a token for `client` (an address); false (and the seconds to
   // wait) when none is left.
@@ -41,13 +45,11 @@ class ClientRateLimiter {
  private:
   struct Bucket {
     std::string key;
-    double tokens = 0;
-    TimePoint refilled_at;
+    TokenBucket tokens;
   };
   using Recency = std::list<Bucket>;  // most recently seen first
 
-  double per_second_;
-  double burst_;
+  TokenRate rate_;
   const Clock& clock_;
   std::size_t max_clients_;
   mutable std::mutex mutex_;
@@ -57,4 +59,4 @@ class ClientRateLimiter {
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_RATE_LIMITER_H_
+#endif  // PINION_COLLECTOR_HTTP_RATE_LIMITER_H_

@@ -1,4 +1,4 @@
-#include "read_access.h"
+#include "http/read_access.h"
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>

@@ -1,4 +1,4 @@
-// collector/read_access.h — who may read stored reports.
+// collector/http/read_access.h — who may read stored reports.
 //
 // Reports name hosts, apps and the certificates an attacker presented: the
 // read routes (GET /v1/reports…, /v1/summary, the dashboard) are for the
@@ -12,8 +12,8 @@
 // TOKEN` (loopback included). Without one, a loopback listener serves reads
 // to anyone who can reach it (the local machine); any other listener serves
 // no reads at all — the secure default for a collector facing the Internet.
-#ifndef PINION_COLLECTOR_READ_ACCESS_H_
-#define PINION_COLLECTOR_READ_ACCESS_H_
+#ifndef PINION_COLLECTOR_HTTP_READ_ACCESS_H_
+#define PINION_COLLECTOR_HTTP_READ_ACCESS_H_
 
 #include <array>
 #include <cstdint>
@@ -66,4 +66,4 @@ class ReadAccess {
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_READ_ACCESS_H_
+#endif  // PINION_COLLECTOR_HTTP_READ_ACCESS_H_

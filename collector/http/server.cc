@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "http/server.h"
 
 #include <utility>  // before Boost 1.74's asio, which uses std::exchange without it (C++20, GCC 12)
 
@@ -13,7 +13,6 @@
 #include <cctype>
 #include <future>
 #include <optional>
-#include <regex>
 #include <thread>
 
 #include "http/percent_decoding.h"
@@ -35,10 +34,6 @@ using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
 using PlainStream = beast::basic_stream<tcp, Executor>;
 using TlsStream = beast::ssl_stream<PlainStream>;
-
-bool IsPlainPath(const std::string& pattern) {
-  return pattern.find_first_of("()[]{}\\.*+?^$|") == std::string::npos;
-}
 
 // The answer to a request that could not be read: 413 for a body over the
 // limit, 400 for unreadable HTTP (either way the connection then closes), or 0
@@ -69,43 +64,15 @@ HttpRequest RequestFromMessage(http::request<http::string_body>& message, std::s
   return request;
 }
 
-struct RouteEntry {
-  std::string method;
-  std::string exact;                // plain paths: compared as strings
-  std::optional<std::regex> regex;  // patterns with groups
-  HttpServer::Dispatch dispatch;
-  HttpHandler handler;
-};
-
 }  // namespace
-
-std::string HttpRequest::Header(const std::string& lower_case_name) const {
-  auto it = headers.find(lower_case_name);
-  return it == headers.end() ? std::string() : it->second;
-}
-
-std::string HttpRequest::Param(const std::string& name) const {
-  auto it = params.find(name);
-  return it == params.end() ? std::string() : it->second;
-}
-
-HttpResponse& HttpResponse::Set(std::string name, std::string value) {
-  headers.emplace_back(std::move(name), std::move(value));
-  return *this;
-}
-
-HttpResponse HttpResponse::Content(int status, std::string body, std::string content_type) {
-  HttpResponse response;
-  response.status = status;
-  response.body = std::move(body);
-  response.Set("Content-Type", std::move(content_type));
-  return response;
-}
 
 class HttpServer::Impl {
  public:
-  explicit Impl(HttpServerOptions options)
-      : options_(std::move(options)), acceptor_(io_.get_executor()), workers_(std::max<std::size_t>(1, options_.workers)) {}
+  Impl(HttpServerOptions options, Router router)
+      : options_(std::move(options)),
+        router_(std::move(router)),
+        acceptor_(io_.get_executor()),
+        workers_(std::max<std::size_t>(1, options_.workers)) {}
   ~Impl() {
     workers_.stop();
     workers_.join();
@@ -125,16 +92,6 @@ class HttpServer::Impl {
           .WithSource(options_.tls_certificate);
     }
     return OkStatus();
-  }
-
-  void AddRoute(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler) {
-    RouteEntry route{std::move(method), {}, {}, dispatch, std::move(handler)};
-    if (IsPlainPath(pattern)) {
-      route.exact = pattern;
-    } else {
-      route.regex.emplace(pattern, std::regex::ECMAScript | std::regex::optimize);
-    }
-    routes_.push_back(std::move(route));
   }
 
   Result<int> Bind() {
@@ -179,19 +136,7 @@ class HttpServer::Impl {
 
   // Runs the matching route (on this thread or a worker); answers 404 when none matches.
   void Dispatch(HttpRequest request, HttpResponder respond) {
-    const RouteEntry* match = nullptr;
-    for (const RouteEntry& route : routes_) {
-      if (route.method != request.method) continue;
-      if (route.regex) {
-        std::smatch groups;
-        if (!std::regex_match(request.path, groups, *route.regex)) continue;
-        for (std::size_t i = 1; i < groups.size(); ++i) request.captures.push_back(groups[i].str());
-      } else if (route.exact != request.path) {
-        continue;
-      }
-      match = &route;
-      break;
-    }
+    const Router::Route* match = router_.Find(request);
     if (match == nullptr) return respond(ErrorResponse(404));
     auto run = [this, match, request = std::move(request), respond]() mutable {
       try {
@@ -200,7 +145,7 @@ class HttpServer::Impl {
         respond(ErrorResponse(500));
       }
     };
-    if (match->dispatch == kOnIoThread) {
+    if (match->dispatch == Router::kOnIoThread) {
       run();
     } else {
       asio::post(workers_, std::move(run));
@@ -240,13 +185,13 @@ class HttpServer::Impl {
   }
 
   HttpServerOptions options_;
+  Router router_;
   std::optional<asio::ssl::context> tls_;  // outlives io_, whose queued handlers may hold TLS sessions
   asio::io_context io_{1};
   Acceptor acceptor_;
   Timer accept_pause_{io_.get_executor()};
   std::vector<std::unique_ptr<Periodic>> periodic_;
   asio::thread_pool workers_;
-  std::vector<RouteEntry> routes_;
 };
 
 namespace {
@@ -431,21 +376,17 @@ std::vector<HttpResponse> HttpServer::Impl::Exchange(std::string_view bytes, con
   return answers;
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options, Router router) {
   if (options.tls_certificate.empty() != options.tls_key.empty()) {
     return Error(ErrorCode::kInvalidArgument, "HTTPS needs both a TLS certificate chain and its key");
   }
-  auto impl = std::make_unique<Impl>(std::move(options));
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(router));
   PINION_TRY(impl->SetUpTls());
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpServer::~HttpServer() = default;
-
-void HttpServer::Route(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler) {
-  impl_->AddRoute(std::move(method), pattern, dispatch, std::move(handler));
-}
 
 void HttpServer::Every(std::chrono::seconds period, std::function<void()> task) {
   impl_->AddPeriodic(period, std::move(task));

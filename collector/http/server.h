@@ -1,7 +1,7 @@
-// collector/http_server.h — the collector's HTTP(S) server, on Boost.Beast.
+// collector/http/server.h — the collector's HTTP(S) server, on Boost.Beast.
 //
 // One I/O thread drives every connection (event-driven: no thread per
-// connection and no thread wake-up per request). Routes marked kOnIoThread
+// connection and no thread wake-up per request). Routes marked Router::kOnIoThread
 // run there and must not block: report ingestion parses, queues the report
 // for group commit and answers when the commit lands, from the committing
 // thread. Other routes block on database queries and run on a small pool of
@@ -9,57 +9,33 @@
 // waking a worker around every commit cost more CPU than the insert itself
 // (docs/COLLECTOR.md, "HTTP").
 //
-//   HttpServer server(options);
-//   server.Route("GET", "/healthz", HttpServer::kOnWorker, [](HttpRequest&, HttpResponder respond) {
-//     respond(HttpResponse::Text(200, "ok"));
+// Which handler answers a request is the router's business (http/router.h);
+// the server only reads, dispatches and writes.
+//
+//   Router router;
+//   router.Add("GET", "/healthz", Router::kOnWorker, [](HttpRequest&, HttpResponder respond) {
+//     respond(HttpResponse::Content(200, "ok", "text/plain"));
 //   });
-//   int port = *server.Bind();
-//   server.Run();  // until Stop()
+//   auto server = HttpServer::Create(options, std::move(router));
+//   int port = *(*server)->Bind();
+//   (*server)->Run();  // until Stop()
 #ifndef PINION_COLLECTOR_HTTP_SERVER_H_
 #define PINION_COLLECTOR_HTTP_SERVER_H_
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
+#include "http/message.h"
+#include "http/router.h"
 #include "pinion/result.h"
 
 namespace pinion::collector {
 
-struct HttpRequest {
-  std::string method;
-  std::string path;                           // without the query
-  std::map<std::string, std::string> params;  // query parameters, percent-decoded
-  std::vector<std::string> captures;          // the route pattern's groups
-  std::string body;
-  std::string remote_address;
-  std::map<std::string, std::string> headers;  // names lower-cased
-
-  std::string Header(const std::string& lower_case_name) const;
-  bool HasParam(const std::string& name) const { return params.contains(name); }
-  std::string Param(const std::string& name) const;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-
-  HttpResponse& Set(std::string name, std::string value);
-  static HttpResponse Content(int status, std::string body, std::string content_type);
-};
-
-// HttpResponder sends the response; call it exactly once, from any thread.
-using HttpResponder = std::function<void(HttpResponse)>;
-// A handler may take what it needs out of the request (it is the handler's
-// alone during the call) and answer now or later through the responder.
-using HttpHandler = std::function<void(HttpRequest&, HttpResponder)>;
 // HttpErrorBody makes the body of a response the server itself gives (404,
 // 413, 400 for unreadable HTTP, 500 when a handler throws).
 using HttpErrorBody = std::function<HttpResponse(int status)>;
@@ -77,14 +53,10 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  enum Dispatch { kOnIoThread, kOnWorker };
-
-  static Result<std::unique_ptr<HttpServer>> Create(HttpServerOptions options);
+  // Create serves the routes of `router` (kInvalidArgument for half a TLS
+  // configuration, kTlsSetup when the certificate or key does not load).
+  static Result<std::unique_ptr<HttpServer>> Create(HttpServerOptions options, Router router);
   ~HttpServer();
-
-  // Route serves `method` requests whose path matches `pattern` (an
-  // ECMAScript regex matched against the whole path). First match wins.
-  void Route(std::string method, const std::string& pattern, Dispatch dispatch, HttpHandler handler);
 
   // Every runs `task` on a worker thread every `period` while the server
   // runs, the first time as Run starts. A run that takes longer than the

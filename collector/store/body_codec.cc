@@ -1,4 +1,4 @@
-#include "body_codec.h"
+#include "store/body_codec.h"
 
 #include <zstd.h>
 

@@ -1,4 +1,4 @@
-#include "ingest_queue.h"
+#include "store/ingest_queue.h"
 
 #include <algorithm>
 #include <exception>

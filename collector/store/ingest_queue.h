@@ -1,4 +1,4 @@
-// collector/ingest_queue.h — group commit: many requests, one writer.
+// collector/store/ingest_queue.h — group commit: many requests, one writer.
 //
 // A request hands its report to SubmitAsync, which turns it into its row on
 // the calling thread (ReportStore::Prepare, compression included) and queues
@@ -9,8 +9,8 @@
 // durable commit (one fsync) covers a whole batch, which is how ingestion
 // keeps up with thousands of reports per second while still answering 202
 // only after the report is on disk.
-#ifndef PINION_COLLECTOR_INGEST_QUEUE_H_
-#define PINION_COLLECTOR_INGEST_QUEUE_H_
+#ifndef PINION_COLLECTOR_STORE_INGEST_QUEUE_H_
+#define PINION_COLLECTOR_STORE_INGEST_QUEUE_H_
 
 #include <condition_variable>
 #include <cstdint>
@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "pinion/result.h"
-#include "report_store.h"
+#include "store/report_store.h"
 
 namespace pinion::collector {
 
@@ -72,4 +72,4 @@ class IngestQueue {
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_INGEST_QUEUE_H_
+#endif  // PINION_COLLECTOR_STORE_INGEST_QUEUE_H_

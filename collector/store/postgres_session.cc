@@ -3,7 +3,7 @@
 
 #include <map>
 
-#include "sql_session.h"
+#include "store/sql_session.h"
 
 namespace pinion::collector {
 namespace {

@@ -1,11 +1,11 @@
-#include "report_store.h"
+#include "store/report_store.h"
 
 #include <algorithm>
 #include <map>
 #include <sstream>
 
-#include "body_codec.h"
-#include "migrations.h"
+#include "store/body_codec.h"
+#include "store/migrations.h"
 
 namespace pinion::collector {
 namespace {

@@ -1,4 +1,4 @@
-// collector/report_store.h — where the collector keeps failure reports:
+// collector/store/report_store.h — where the collector keeps failure reports:
 // SQLite (WAL, the default) or PostgreSQL, behind one interface and one schema.
 //
 //   auto store = ReportStore::Open("sqlite:/var/lib/pinion/reports.db");
@@ -15,8 +15,8 @@
 // known without scanning, on every collector sharing the database. With
 // `max_bytes` set, a report that would take it past the quota is refused,
 // never stored; Prune deletes reports by age, in batches.
-#ifndef PINION_COLLECTOR_REPORT_STORE_H_
-#define PINION_COLLECTOR_REPORT_STORE_H_
+#ifndef PINION_COLLECTOR_STORE_REPORT_STORE_H_
+#define PINION_COLLECTOR_STORE_REPORT_STORE_H_
 
 #include <atomic>
 #include <chrono>
@@ -31,7 +31,7 @@
 #include "pinion/clock.h"
 #include "pinion/report/report.h"
 #include "pinion/result.h"
-#include "sql_session.h"
+#include "store/sql_session.h"
 
 namespace pinion::collector {
 
@@ -201,4 +201,4 @@ class ReportStore {
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_REPORT_STORE_H_
+#endif  // PINION_COLLECTOR_STORE_REPORT_STORE_H_

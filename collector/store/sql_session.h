@@ -1,10 +1,10 @@
-// collector/sql_session.h — the little the report store needs from a SQL
+// collector/store/sql_session.h — the little the report store needs from a SQL
 // database, implemented for SQLite (embedded, WAL) and PostgreSQL (libpqxx).
 //
 // Statements use $1, $2 … placeholders, numbered in order of first use: both
 // databases read that form, so the store's SQL is written once.
-#ifndef PINION_COLLECTOR_SQL_SESSION_H_
-#define PINION_COLLECTOR_SQL_SESSION_H_
+#ifndef PINION_COLLECTOR_STORE_SQL_SESSION_H_
+#define PINION_COLLECTOR_STORE_SQL_SESSION_H_
 
 #include <cstdint>
 #include <memory>
@@ -18,6 +18,16 @@
 namespace pinion::collector {
 
 enum class SqlDialect : std::uint8_t { kSqlite, kPostgres };
+
+// SqlDialectName is how /healthz, the dashboard and `pinion serve` name the
+// database: "sqlite" or "postgresql".
+inline std::string_view SqlDialectName(SqlDialect dialect) {
+  switch (dialect) {
+    case SqlDialect::kSqlite: return "sqlite";
+    case SqlDialect::kPostgres: return "postgresql";
+  }
+  return "unknown";
+}
 
 // SqlBlob is binary data (SQLite BLOB, PostgreSQL BYTEA).
 struct SqlBlob {
@@ -51,4 +61,4 @@ Result<std::unique_ptr<SqlSession>> OpenPostgres(const std::string& uri);
 
 }  // namespace pinion::collector
 
-#endif  // PINION_COLLECTOR_SQL_SESSION_H_
+#endif  // PINION_COLLECTOR_STORE_SQL_SESSION_H_

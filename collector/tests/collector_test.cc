@@ -17,15 +17,15 @@
 #include <set>
 #include <thread>
 
-#include "body_codec.h"
-#include "ingest_queue.h"
-#include "migrations.h"
 #include "pinion/evaluate.h"
 #include "pinion/policy_loader.h"
 #include "postgres_cluster.h"
-#include "report_store.h"
-#include "test_pki.h"
 #include "report_parse.h"
+#include "store/body_codec.h"
+#include "store/ingest_queue.h"
+#include "store/migrations.h"
+#include "store/report_store.h"
+#include "test_pki.h"
 
 namespace pinion::collector {
 namespace {
@@ -861,39 +861,6 @@ TEST_P(CollectorTest, ReportBodiesAndListingsAreNotSniffedOrCached) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, CollectorTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& param_info) { return param_info.param; });
-
-TEST(CollectorConfigTest, ReadsTomlAndRefusesUnknownKeys) {
-  TempDir dir;
-  dir.Write("serve.toml", "listen = \"127.0.0.1\"\nport = 9000\ndatabase = \"x.db\"\nclient_rate = 5\nread_timeout = 3\n");
-  auto config = LoadCollectorConfig(dir.path() / "serve.toml");
-  ASSERT_TRUE(config.ok()) << config.error().ToString();
-  EXPECT_EQ(config->port, 9000);
-  EXPECT_EQ(config->client_rate, 5);
-  EXPECT_EQ(config->read_timeout, std::chrono::seconds(3));
-  dir.Write("bad.toml", "prot = 9000\n");
-  auto bad = LoadCollectorConfig(dir.path() / "bad.toml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().field(), "prot");
-  dir.Write("range.toml", "port = 70000\n");
-  EXPECT_FALSE(LoadCollectorConfig(dir.path() / "range.toml").ok());
-  dir.Write("bounds.toml", "max_db_bytes = 1000000\nretain = 7776000\nread_token_file = \"/etc/pinion/token\"\n");
-  auto bounds = LoadCollectorConfig(dir.path() / "bounds.toml");
-  ASSERT_TRUE(bounds.ok()) << bounds.error().ToString();
-  EXPECT_EQ(bounds->max_db_bytes, 1000000);
-  EXPECT_EQ(bounds->retain, std::chrono::days(90));
-  EXPECT_EQ(bounds->read_token_file, "/etc/pinion/token");
-  dir.Write("negative.toml", "max_db_bytes = -1\n");
-  EXPECT_FALSE(LoadCollectorConfig(dir.path() / "negative.toml").ok());
-  // Found by the collector_config fuzzer: NaN passed every range test, then
-  // its conversion to an integer was undefined; fractions were truncated.
-  for (const char* line : {"port = nan\n", "read_timeout = nan\n", "client_rate = nan\n", "retain = -nan\n",
-                           "port = 8470.9\n", "read_timeout = 2.5\n", "max_db_bytes = inf\n"}) {
-    dir.Write("odd.toml", line);
-    auto odd = LoadCollectorConfig(dir.path() / "odd.toml");
-    ASSERT_FALSE(odd.ok()) << line;
-    EXPECT_EQ(odd.error().code(), ErrorCode::kPolicySchema) << line;
-  }
-}
 
 // `pinion serve` refuses what it cannot honour, before listening: exit 2.
 TEST(CollectorServeCommandTest, RefusesBadBoundsAndTokenFiles) {

@@ -16,7 +16,7 @@
 #include "pinion/policy_loader.h"
 #include "postgres_cluster.h"
 #include "serve_process.h"
-#include "report_store.h"
+#include "store/report_store.h"
 #include "test_pki.h"
 
 namespace pinion::collector {

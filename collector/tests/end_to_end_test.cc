@@ -8,7 +8,7 @@
 #include "pinion/curl/report_uploader.h"
 #include "pinion/policy_loader.h"
 #include "pinion/report/reporter.h"
-#include "report_store.h"
+#include "store/report_store.h"
 #include "serve_process.h"
 #include "test_pki.h"
 #include "tls_server.h"

@@ -1,6 +1,6 @@
 // The per-client rate limit on an injected clock: which addresses share a
 // bucket, and what a full table evicts.
-#include "rate_limiter.h"
+#include "http/rate_limiter.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Who may read stored reports: the token file, the Authorization header and
 // the loopback exemption.
-#include "read_access.h"
+#include "http/read_access.h"
 
 #include <gtest/gtest.h>
 

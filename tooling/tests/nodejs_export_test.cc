@@ -19,7 +19,7 @@
 #include "pinion/policy_loader.h"
 #include "pinion/report/report.h"
 #include "pinion/tooling/export.h"
-#include "report_store.h"
+#include "store/report_store.h"
 #include "silent_listener.h"
 #include "test_pki.h"
 #include "tls_server.h"
