@@ -6,7 +6,7 @@ namespace pinion {
 
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
-#define PINION_X(id, name, summary) \
+#define PINION_X(id, name, category, summary) \
   case ErrorCode::id:               \
     return name;
     PINION_ERROR_CODES(PINION_X)
@@ -17,13 +17,35 @@ std::string_view ErrorCodeName(ErrorCode code) {
 
 std::string_view ErrorCodeSummary(ErrorCode code) {
   switch (code) {
-#define PINION_X(id, name, summary) \
+#define PINION_X(id, name, category, summary) \
   case ErrorCode::id:               \
     return summary;
     PINION_ERROR_CODES(PINION_X)
 #undef PINION_X
   }
   return "unknown error";
+}
+
+ErrorCategory CategoryOf(ErrorCode code) {
+  switch (code) {
+#define PINION_X(id, name, category, summary) \
+  case ErrorCode::id:                         \
+    return ErrorCategory::category;
+    PINION_ERROR_CODES(PINION_X)
+#undef PINION_X
+  }
+  return ErrorCategory::kUsage;  // unreachable for a valid code
+}
+
+std::string_view ErrorCategoryName(ErrorCategory category) {
+  switch (category) {
+#define PINION_X(id, name)    \
+  case ErrorCategory::id:     \
+    return name;
+    PINION_ERROR_CATEGORIES(PINION_X)
+#undef PINION_X
+  }
+  return "unknown";
 }
 
 Error Error::PrefixField(std::string_view parent) && {

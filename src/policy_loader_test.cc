@@ -6,7 +6,6 @@
 #include "pinion/clock.h"
 #include "pinion/policy_writer.h"
 #include "test_pki.h"
-#include <set>
 
 namespace pinion {
 namespace {
@@ -257,19 +256,6 @@ TEST(ClockTest, ParseTimestamp) {
   FixedClock clock(*ParseTimestamp("2027-01-01"));
   clock.Advance(std::chrono::hours(24));
   EXPECT_EQ(clock.Now(), *ParseTimestamp("2027-01-02"));
-}
-
-TEST(ErrorTest, EveryCodeHasAUniqueNameAndSummary) {
-  std::set<std::string_view> names;
-  for (int i = 0; i < kErrorCodeCount; ++i) {
-    auto code = static_cast<ErrorCode>(i);
-    EXPECT_FALSE(ErrorCodeSummary(code).empty());
-    EXPECT_NE(ErrorCodeName(code), "unknown");
-    EXPECT_TRUE(names.insert(ErrorCodeName(code)).second) << ErrorCodeName(code);
-  }
-  Error error = Error(ErrorCode::kPinBase64, "bad").WithSource("f.toml").WithPosition(3, 9).WithField("pin");
-  EXPECT_EQ(error.ToString(), "f.toml:3:9: pin: bad [pin_base64]");
-  EXPECT_EQ(std::move(error).PrefixField("domain[0].pins[1]").field(), "domain[0].pins[1].pin");
 }
 
 }  // namespace
