@@ -39,14 +39,12 @@ Result<EnforcementOverride> DecodeKillSwitch(const ConfigValue& node, const Sche
                           reader.Get("until", {Kind::kString, Kind::kDateTime}, true));
   PINION_TRY(reader.CheckNoUnknownKeys("mode, hosts, until"));
   EnforcementOverride kill_switch;
-  if (mode->string == "disabled") {
-    kill_switch.mode = OverrideMode::kDisabled;
-  } else if (mode->string == "report-only") {
-    kill_switch.mode = OverrideMode::kReportOnly;
-  } else {
+  std::optional<OverrideMode> mode_value = kOverrideModeNames.Parse(mode->string);
+  if (!mode_value) {
     return context.At(*mode, field + ".mode", ErrorCode::kPolicySchema,
                       "mode must be \"disabled\" or \"report-only\", not \"" + mode->string + "\"");
   }
+  kill_switch.mode = *mode_value;
   PINION_ASSIGN_OR_RETURN(kill_switch.until, internal::DecodeDate(*until, field + ".until", context));
   if (hosts != nullptr) {
     if (hosts->array.empty() || hosts->array.size() > kMaxPolicyDomains) {
@@ -69,6 +67,25 @@ Result<EnforcementOverride> DecodeKillSwitch(const ConfigValue& node, const Sche
 }
 
 }  // namespace
+
+bool KillSwitchFits(const EnforcementOverride& kill_switch, TimePoint issued_at,
+                    std::chrono::seconds max_kill_switch) {
+  return kill_switch.until - issued_at <= max_kill_switch;
+}
+
+Result<PolicySnapshot> WithKillSwitch(const Policy& policy, EnforcementOverride kill_switch,
+                                      TimePoint issued_at, std::chrono::seconds max_kill_switch) {
+  if (!KillSwitchFits(kill_switch, issued_at, max_kill_switch)) {
+    const auto days = max_kill_switch.count() / 86400;
+    std::string limit = max_kill_switch.count() % 86400 == 0 ? std::to_string(days) + " days"
+                                                             : std::to_string(max_kill_switch.count()) + " s";
+    return Error(ErrorCode::kKillSwitchTooLong, "until " + FormatUtc(kill_switch.until) + " is more than " +
+                                                    limit + " after issued_at; clients would refuse the manifest")
+        .WithField("policy.enforcement.until");
+  }
+  std::vector<DomainRule> rules(policy.rules().begin(), policy.rules().end());
+  return Policy::Create(policy.version(), std::move(rules), std::move(kill_switch));
+}
 
 Result<std::string> ManifestPayloadJson(const Policy& policy, const ManifestTimes& times) {
   PINION_TRY(CheckTimes(times, policy.enforcement_override()));
@@ -167,7 +184,7 @@ Result<VerifiedManifest> VerifyManifest(std::string_view envelope_json,
                            .WithField("policy.issued_at"));
   }
   if (const auto& kill_switch = manifest.kill_switch();
-      kill_switch && kill_switch->until - manifest.times.issued_at > rules.max_kill_switch) {
+      kill_switch && !KillSwitchFits(*kill_switch, manifest.times.issued_at, rules.max_kill_switch)) {
     return with_source(Error(ErrorCode::kKillSwitchTooLong,
                              "until " + FormatUtc(kill_switch->until) + " is more than " +
                                  std::to_string(rules.max_kill_switch.count() / 86400) +

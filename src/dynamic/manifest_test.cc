@@ -246,6 +246,44 @@ TEST_F(ManifestTest, KillSwitchLongerThanTheMaximumIsRefused) {
   EXPECT_EQ(week.error().code(), ErrorCode::kKillSwitchTooLong);
 }
 
+// A signer composes a kill switch under the very limit clients apply, so it
+// never signs one they would refuse.
+TEST_F(ManifestTest, WithKillSwitchComposesWhatAClientAccepts) {
+  auto policy = PolicyV(4);
+  auto host = *HostPattern::Parse("api.example.test", false);
+  auto composed = WithKillSwitch(*policy, {OverrideMode::kReportOnly, {host}, kNow + 7 * kDay}, kNow);
+  ASSERT_TRUE(composed.ok()) << composed.error().ToString();
+  EXPECT_EQ((*composed)->version(), 4u);
+  ASSERT_EQ((*composed)->rules().size(), policy->rules().size());
+  EXPECT_EQ((*composed)->rules()[0].pins.size(), policy->rules()[0].pins.size());
+  ASSERT_TRUE((*composed)->enforcement_override().has_value());
+  EXPECT_EQ((*composed)->enforcement_override()->mode, OverrideMode::kReportOnly);
+  EXPECT_EQ((*composed)->enforcement_override()->until, kNow + 7 * kDay);
+  ASSERT_EQ((*composed)->enforcement_override()->hosts.size(), 1u);
+  EXPECT_FALSE(policy->enforcement_override().has_value()) << "the input policy is left alone";
+  auto verified = VerifyManifest(Signed(**composed, {kNow, kNow + 30 * kDay}, {signing_}), Trusted(), Rules());
+  ASSERT_TRUE(verified.ok()) << verified.error().ToString();
+  EXPECT_TRUE(SamePolicy(*verified->manifest.policy, **composed));
+
+  // Exactly the maximum is accepted, by the signer and by the client; a second more by neither.
+  EnforcementOverride thirty{OverrideMode::kDisabled, {}, kNow + 30 * kDay};
+  EXPECT_TRUE(KillSwitchFits(thirty, kNow, kDefaultMaxKillSwitch));
+  EXPECT_TRUE(WithKillSwitch(*policy, thirty, kNow).ok());
+  EnforcementOverride longer{OverrideMode::kDisabled, {}, kNow + 30 * kDay + std::chrono::seconds(1)};
+  EXPECT_FALSE(KillSwitchFits(longer, kNow, kDefaultMaxKillSwitch));
+  auto refused = WithKillSwitch(*policy, longer, kNow);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kKillSwitchTooLong);
+  EXPECT_EQ(refused.error().field(), "policy.enforcement.until");
+  EXPECT_NE(refused.error().message().find("30 days"), std::string::npos) << refused.error().message();
+  auto week = WithKillSwitch(*policy, {OverrideMode::kDisabled, {}, kNow + 8 * kDay}, kNow, 7 * kDay);
+  ASSERT_FALSE(week.ok());
+  EXPECT_EQ(week.error().code(), ErrorCode::kKillSwitchTooLong);
+  auto half_day = WithKillSwitch(*policy, {OverrideMode::kDisabled, {}, kNow + kDay}, kNow, std::chrono::hours(12));
+  ASSERT_FALSE(half_day.ok());
+  EXPECT_NE(half_day.error().message().find("43200 s"), std::string::npos) << half_day.error().message();
+}
+
 TEST_F(ManifestTest, KillSwitchDecidesUntilItsTimeAndThenEnforcementResumes) {
   auto chain = *VerifiedChain::FromChainValidatedByCaller(
       {pki_->rogue_leaf.Der(), pki_->rogue_intermediate.Der(), pki_->rogue_root.Der()});

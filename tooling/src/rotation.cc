@@ -6,6 +6,8 @@
 
 #include "pinion/certificate_info.h"
 #include "pinion/host_pattern.h"
+#include "pinion/openssl/enforcer.h"
+#include "pinion/policy_store.h"
 #include "pinion/policy_writer.h"
 
 namespace pinion::tooling {
@@ -412,6 +414,57 @@ Result<std::string> ApplyRotationToText(std::string_view text, bool json, const 
     return CannotEdit("the edited text does not hold the planned policy (is it the text the plan was made from?)");
   }
   return edited;
+}
+
+std::string_view ChainAcceptanceName(ChainAcceptance acceptance) {
+  switch (acceptance) {
+    case ChainAcceptance::kAccepts: return "accepts";
+    case ChainAcceptance::kLocksOut: return "locks_out";
+    case ChainAcceptance::kValidationError: return "validation_error";
+  }
+  return "unknown";
+}
+
+std::size_t RotationCheck::LockOuts() const {
+  return static_cast<std::size_t>(std::count_if(policies.begin(), policies.end(), [](const PolicyAcceptance& row) {
+    return row.acceptance == ChainAcceptance::kLocksOut;
+  }));
+}
+
+bool RotationCheck::ValidationFailed() const {
+  return std::any_of(policies.begin(), policies.end(), [](const PolicyAcceptance& row) {
+    return row.acceptance == ChainAcceptance::kValidationError;
+  });
+}
+
+Result<std::string> LeafHostName(const std::vector<std::vector<std::uint8_t>>& chain_der) {
+  auto leaf = chain_der.empty() ? Result<CertificateInfo>(Error(ErrorCode::kChainEmpty, "no certificate"))
+                                : DescribeCertificate(chain_der.front());
+  if (!leaf || leaf->dns_names.empty()) return Error(ErrorCode::kInvalidArgument, "the leaf names no DNS host");
+  return leaf->dns_names.front();
+}
+
+Result<RotationCheck> CheckRotation(const std::vector<std::vector<std::uint8_t>>& chain_der,
+                                    std::span<const FieldPolicy> policies, const RotationCheckOptions& options) {
+  RotationCheck check{.host = options.host, .at = options.at, .policies = {}};
+  for (const FieldPolicy& field : policies) {
+    // Each version judged alone, as the clients that run it would.
+    PolicyStore store(field.policy);
+    PINION_ASSIGN_OR_RETURN(auto enforcer, openssl::Enforcer::Create(store));
+    openssl::ChainCheck chain = enforcer->CheckChain(chain_der, options.host, options.port, options.at, options.trust);
+    PolicyAcceptance row{.name = field.name, .version = field.policy->version()};
+    if (!chain.validation) {
+      row.acceptance = ChainAcceptance::kValidationError;
+      row.validation_error = chain.validation.error();
+    } else {
+      const Verdict& verdict = *chain.verdict;
+      row.acceptance = verdict.allowed() ? ChainAcceptance::kAccepts : ChainAcceptance::kLocksOut;
+      row.reason = verdict.reason;
+      if (const PinEntry* pin = verdict.matched_pin()) row.matched_pin = *pin;
+    }
+    check.policies.push_back(std::move(row));
+  }
+  return check;
 }
 
 }  // namespace pinion::tooling

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/x509.h>
+
 #include "pinion/certificate_info.h"
 #include "pinion/policy_loader.h"
 #include "test_pki.h"
@@ -171,6 +173,82 @@ TEST_F(RotationTest, TextThatIsNotThePlannedPolicyIsRefused) {
   EXPECT_EQ(edited.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(ApplyRotationToText("[policy", false, *plan, {}).error().code(), ErrorCode::kPolicySyntax);
   EXPECT_EQ(ApplyRotationToText("{\"policy\": ", true, *plan, {}).error().code(), ErrorCode::kPolicySyntax);
+}
+
+// ---- rotate check ----------------------------------------------------------
+
+FieldPolicy PinningOnly(const TempDir& dir, const std::string& name, std::uint64_t version, const Pin& pin) {
+  std::string text = "[policy]\nversion = " + std::to_string(version) +
+                     "\n[[domain]]\nhost = \"api.example.test\"\npins = [{ pin = \"" + pin.ToString() +
+                     "\", label = \"only\" }]\n";
+  auto policy = LoadPolicyFile(dir.Write(name, text));
+  EXPECT_TRUE(policy.ok()) << policy.error().ToString();
+  return {name, *policy};
+}
+
+TEST_F(RotationTest, CheckTellsWhichVersionsAcceptAndWhichLockOut) {
+  TempDir dir;
+  std::vector<FieldPolicy> field = {PinningOnly(dir, "v1.toml", 1, pki_->leaf_key.SpkiPin()),
+                                    PinningOnly(dir, "v2.toml", 2, pki_->rogue_leaf_key.SpkiPin())};
+  std::vector<std::vector<std::uint8_t>> chain = {pki_->leaf.Der(), pki_->intermediate.Der()};
+  openssl::UniquePtr<X509_STORE> trust(X509_STORE_new());
+  ASSERT_EQ(X509_STORE_add_cert(trust.get(), pki_->root.x509.get()), 1);
+  TimePoint now = SystemClock::Instance().Now();
+  auto check = CheckRotation(chain, field, {.host = "api.example.test", .at = now, .trust = trust.get()});
+  ASSERT_TRUE(check.ok()) << check.error().ToString();
+  EXPECT_EQ(check->host, "api.example.test");
+  EXPECT_EQ(check->at, now);
+  ASSERT_EQ(check->policies.size(), 2u);
+  const PolicyAcceptance& accepts = check->policies[0];
+  EXPECT_EQ(accepts.name, "v1.toml");
+  EXPECT_EQ(accepts.version, 1u);
+  EXPECT_EQ(accepts.acceptance, ChainAcceptance::kAccepts);
+  EXPECT_EQ(accepts.reason, VerdictReason::kMatched);
+  ASSERT_TRUE(accepts.matched_pin.has_value());
+  EXPECT_EQ(accepts.matched_pin->pin, pki_->leaf_key.SpkiPin());
+  EXPECT_EQ(accepts.matched_pin->label, "only");
+  const PolicyAcceptance& locks_out = check->policies[1];
+  EXPECT_EQ(locks_out.acceptance, ChainAcceptance::kLocksOut);
+  EXPECT_EQ(locks_out.reason, VerdictReason::kMismatch);
+  EXPECT_FALSE(locks_out.matched_pin.has_value());
+  EXPECT_EQ(check->LockOuts(), 1u);
+  EXPECT_FALSE(check->ValidationFailed());
+  EXPECT_EQ(ChainAcceptanceName(ChainAcceptance::kLocksOut), "locks_out");
+}
+
+TEST_F(RotationTest, CheckOfAChainThatDoesNotValidateConsultsNoPin) {
+  TempDir dir;
+  std::vector<FieldPolicy> field = {PinningOnly(dir, "v1.toml", 1, pki_->leaf_key.SpkiPin())};
+  std::vector<std::vector<std::uint8_t>> chain = {pki_->leaf.Der(), pki_->intermediate.Der()};
+  openssl::UniquePtr<X509_STORE> rogue_only(X509_STORE_new());
+  ASSERT_EQ(X509_STORE_add_cert(rogue_only.get(), pki_->rogue_root.x509.get()), 1);
+  auto check = CheckRotation(chain, field,
+                             {.host = "api.example.test", .at = SystemClock::Instance().Now(), .trust = rogue_only.get()});
+  ASSERT_TRUE(check.ok()) << check.error().ToString();
+  ASSERT_EQ(check->policies.size(), 1u);
+  EXPECT_EQ(check->policies[0].acceptance, ChainAcceptance::kValidationError);
+  ASSERT_TRUE(check->policies[0].validation_error.has_value());
+  EXPECT_EQ(check->policies[0].validation_error->code(), ErrorCode::kChainValidation);
+  EXPECT_FALSE(check->policies[0].reason.has_value());
+  EXPECT_TRUE(check->ValidationFailed());
+  EXPECT_EQ(check->LockOuts(), 0u);
+  // Another host's name: the chain does not validate for it either.
+  openssl::UniquePtr<X509_STORE> trust(X509_STORE_new());
+  ASSERT_EQ(X509_STORE_add_cert(trust.get(), pki_->root.x509.get()), 1);
+  auto other = CheckRotation(chain, field,
+                             {.host = "other.example.test", .at = SystemClock::Instance().Now(), .trust = trust.get()});
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other->policies[0].validation_error.has_value());
+  EXPECT_EQ(other->policies[0].validation_error->code(), ErrorCode::kHostnameMismatch);
+}
+
+TEST_F(RotationTest, LeafHostNameIsTheLeafsFirstDnsName) {
+  EXPECT_EQ(*LeafHostName({pki_->leaf.Der(), pki_->intermediate.Der()}), "api.example.test");
+  auto root = LeafHostName({pki_->root.Der()});
+  ASSERT_FALSE(root.ok());
+  EXPECT_EQ(root.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(LeafHostName({}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(LeafHostName({{0x30, 0x00}}).error().code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

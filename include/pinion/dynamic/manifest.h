@@ -12,6 +12,7 @@
 //     "domain": [ … the policy schema of docs/POLICY.md … ] }
 //
 // Signer:  auto json = pinion::ManifestPayloadJson(*policy, {.issued_at=…, .expires=…});
+//          (a kill switch first: policy = pinion::WithKillSwitch(*policy, kill_switch, issued_at))
 //          auto envelope = pinion::SignDsse(pinion::kManifestPayloadType, bytes(*json), keys);
 // Client:  auto verified = pinion::VerifyManifest(text, trusted_keys, {.now=…, .active_version=…});
 //
@@ -66,6 +67,21 @@ struct Manifest {
 // kInvalidArgument when expires is not after issued_at or the kill switch's
 // until is not after issued_at.
 Result<std::string> ManifestPayloadJson(const Policy& policy, const ManifestTimes& times);
+
+// KillSwitchFits: `kill_switch` ends at most `max_kill_switch` after
+// `issued_at`, the limit a client applies (ManifestAcceptance::max_kill_switch).
+bool KillSwitchFits(const EnforcementOverride& kill_switch, TimePoint issued_at,
+                    std::chrono::seconds max_kill_switch);
+
+// WithKillSwitch composes what a signer publishes to relax enforcement for a
+// while: `policy`'s version and rules with `kill_switch` as the enforcement
+// override, ready for ManifestPayloadJson. Refused with kKillSwitchTooLong
+// when the switch does not fit `max_kill_switch` after `issued_at` (a client
+// would refuse the manifest: signing it would only fail later, in the field);
+// Policy::Create's errors otherwise.
+Result<PolicySnapshot> WithKillSwitch(const Policy& policy, EnforcementOverride kill_switch,
+                                      TimePoint issued_at,
+                                      std::chrono::seconds max_kill_switch = kDefaultMaxKillSwitch);
 
 // ParseManifestPayload decodes a payload (strict schema, as policy files, plus
 // the manifest keys). Checks structure only, not time or version: see
