@@ -74,73 +74,92 @@ void PrintReportStatus(const nlohmann::json& report) {
   }
 }
 
-int Report(const Outcome& outcome, bool json) {
-  int code = kExitOk;
+// Judgement is what an outcome means for the exit code and the JSON "outcome".
+struct Judgement {
+  int exit_code = kExitOk;
   std::string label = "accepted";
+};
+
+Judgement Judge(const Outcome& outcome) {
+  Judgement judgement;
   if (outcome.error) {
-    code = kExitTlsFailure;
-    label = outcome.error->code() == ErrorCode::kNetwork         ? "network_error"
-            : outcome.error->code() == ErrorCode::kTlsHandshake ? "handshake_error"
-                                                                 : "validation_error";
+    judgement.exit_code = kExitTlsFailure;
+    judgement.label = outcome.error->code() == ErrorCode::kNetwork       ? "network_error"
+                      : outcome.error->code() == ErrorCode::kTlsHandshake ? "handshake_error"
+                                                                           : "validation_error";
   } else if (outcome.verdict != nullptr && !outcome.verdict->allowed()) {
-    code = kExitPinFailure;
-    label = "pin_failure";
+    judgement.exit_code = kExitPinFailure;
+    judgement.label = "pin_failure";
   }
-  code = ReportExitCode(outcome, code);
-  if (json) {
-    nlohmann::json out = {{"host", outcome.target.host}, {"port", outcome.target.port},
-                          {"mode", outcome.mode}, {"outcome", label}, {"exit_code", code}};
-    out["handshake"] = outcome.handshake.empty() ? nlohmann::json() : nlohmann::json(outcome.handshake);
-    if (outcome.error) {
-      nlohmann::json error = ErrorJson(*outcome.error);
-      error["reason"] = ConnectProblemName(outcome.problem);
-      error["hint"] = ConnectProblemHint(outcome.problem);
-      error["exit_code"] = kExitTlsFailure;
-      out["error"] = error;
-    } else {
-      out["error"] = nullptr;
-    }
-    out["verdict"] = outcome.verdict ? VerdictJson(*outcome.verdict) : nlohmann::json();
-    out["report"] = outcome.report ? *outcome.report : nlohmann::json();
-    std::cout << out.dump(2) << "\n";
-    return code;
+  judgement.exit_code = ReportExitCode(outcome, judgement.exit_code);
+  return judgement;
+}
+
+void PrintJson(const Outcome& outcome, const Judgement& judgement) {
+  nlohmann::json out = {{"host", outcome.target.host}, {"port", outcome.target.port},
+                        {"mode", outcome.mode}, {"outcome", judgement.label}, {"exit_code", judgement.exit_code}};
+  out["handshake"] = outcome.handshake.empty() ? nlohmann::json() : nlohmann::json(outcome.handshake);
+  if (outcome.error) {
+    nlohmann::json error = ErrorJson(*outcome.error);
+    error["reason"] = ConnectProblemName(outcome.problem);
+    error["hint"] = ConnectProblemHint(outcome.problem);
+    error["exit_code"] = kExitTlsFailure;
+    out["error"] = error;
+  } else {
+    out["error"] = nullptr;
   }
-  if (outcome.report) PrintReportStatus(*outcome.report);
-  if (outcome.error && outcome.verdict != nullptr) {
-    std::cout << Style("FAILED", Tone::kBad) << " handshake failed after the pin check: " << outcome.error->ToString()
-              << "\n"
+  out["verdict"] = outcome.verdict ? VerdictJson(*outcome.verdict) : nlohmann::json();
+  out["report"] = outcome.report ? *outcome.report : nlohmann::json();
+  std::cout << out.dump(2) << "\n";
+}
+
+// PrintFailure explains a check that failed before (or beside) the pins.
+void PrintFailure(const Outcome& outcome) {
+  const Error& error = *outcome.error;
+  if (outcome.verdict != nullptr) {
+    std::cout << Style("FAILED", Tone::kBad) << " handshake failed after the pin check: " << error.ToString() << "\n"
               << "  The server's chain was validated and judged by the pins, but the handshake did not "
                  "complete (for example the server could not prove it holds the certificate's private "
                  "key). The connection is not accepted. For information, the pin verdict was:\n"
               << "  " << outcome.verdict->Summary() << "\n";
-    return code;
-  }
-  if (outcome.error && outcome.error->code() == ErrorCode::kNetwork) {
+  } else if (error.code() == ErrorCode::kNetwork) {
     std::cout << Style("FAILED", Tone::kBad) << " network error (" << ConnectProblemName(outcome.problem)
-              << "): " << outcome.error->message() << "\n  " << ConnectProblemHint(outcome.problem) << "\n";
-    return code;
-  }
-  if (outcome.error && outcome.error->code() == ErrorCode::kTlsHandshake) {
-    std::cout << Style("FAILED", Tone::kBad) << " handshake failed before pinning: " << outcome.error->ToString()
+              << "): " << error.message() << "\n  " << ConnectProblemHint(outcome.problem) << "\n";
+  } else if (error.code() == ErrorCode::kTlsHandshake) {
+    std::cout << Style("FAILED", Tone::kBad) << " handshake failed before pinning: " << error.ToString()
               << "\n  The TLS handshake failed before a chain could be judged; pins were not consulted.\n  "
               << ConnectProblemHint(outcome.problem) << "\n";
-    return code;
-  }
-  if (outcome.error) {
+  } else {
     std::cout << Style("FAILED", Tone::kBad) << " TLS validation rejected the chain before pinning ("
-              << ConnectProblemName(outcome.problem) << "): " << outcome.error->ToString() << "\n"
+              << ConnectProblemName(outcome.problem) << "): " << error.ToString() << "\n"
               << "  Pins were not consulted. " << ConnectProblemHint(outcome.problem) << "\n";
-    return code;
   }
-  const Verdict& verdict = *outcome.verdict;
-  std::string headline = code == kExitOk ? Style("ACCEPTED", Tone::kGood) : Style("REJECTED", Tone::kBad);
+}
+
+void PrintVerdict(const Verdict& verdict, int exit_code) {
+  std::string headline = exit_code == kExitOk ? Style("ACCEPTED", Tone::kGood) : Style("REJECTED", Tone::kBad);
   if (verdict.reason == VerdictReason::kReportOnlyMismatch || verdict.reason == VerdictReason::kPolicyExpired ||
       verdict.reason == VerdictReason::kDebugOverride || verdict.reason == VerdictReason::kKillSwitch) {
     headline = Style("ACCEPTED (with a warning)", Tone::kWarn);
   }
   std::cout << headline << "  validation: ok, pins: " << VerdictReasonName(verdict.reason) << "\n"
             << verdict.Explain();
-  return code;
+}
+
+// Report prints the outcome and returns its exit code.
+int Report(const Outcome& outcome, bool json) {
+  Judgement judgement = Judge(outcome);
+  if (json) {
+    PrintJson(outcome, judgement);
+  } else {
+    if (outcome.report) PrintReportStatus(*outcome.report);
+    if (outcome.error) {
+      PrintFailure(outcome);
+    } else {
+      PrintVerdict(*outcome.verdict, judgement.exit_code);
+    }
+  }
+  return judgement.exit_code;
 }
 
 Result<std::vector<Pin>> DebugProxyPins(const std::string& file) {
@@ -227,102 +246,104 @@ Result<PolicySnapshot> WithReportUri(const PolicySnapshot& policy, const std::st
   return Policy::Create(policy->version(), std::move(rules), policy->enforcement_override());
 }
 
-int Run(const CheckOptions& options) {
-  const bool json = options.json;
-  auto target = ParseHostPort(options.target);
-  if (!target) return Fail(target.error(), "Write the target as HOST, HOST:PORT or [IPv6]:PORT.", json);
-  // A host no policy could name (e.g. "127.1") is refused before anything runs.
-  if (auto host = NormalizeHostName(target->host); !host) {
-    return Fail(host.error(), "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).",
-                json);
+// LoadCheckedPolicy loads --policy; with --report-to, every rule reports there.
+CliResult<PolicySnapshot> LoadCheckedPolicy(const CheckOptions& options) {
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy, Hinted(LoadPolicyFile(options.policy_file),
+                                                        "Fix the policy file (see docs/POLICY.md); nothing was checked."));
+  if (options.report_to.empty()) return policy;
+  if (!IsValidReportUri(options.report_to)) {
+    return CliFailure(Error(ErrorCode::kInvalidArgument, "'" + options.report_to + "' is not an http(s) URL")
+                          .WithField("--report-to"),
+                      "Give the collector's report URL, e.g. https://collector.example/v1/reports.");
   }
-  if (auto dial = ResolveConnectTo(options.connect_to, *target); !dial) {
-    return Fail(dial.error(), "Write --connect-to as ADDRESS, ADDRESS:PORT, [IPv6]:PORT or HOST:PORT:ADDRESS:PORT.",
-                json);
+  PINION_ASSIGN_OR_RETURN(policy, WithReportUri(policy, options.report_to));
+  if (options.report_to.starts_with("http://")) {
+    std::cerr << Style("warning: --report-to uses http://: the report travels unencrypted and unpinned", Tone::kWarn)
+              << "\n";
   }
-  auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) return Fail(policy.error(), "Fix the policy file (see docs/POLICY.md); nothing was checked.", json);
-  if (!options.report_to.empty()) {
-    if (!IsValidReportUri(options.report_to)) {
-      return Fail(Error(ErrorCode::kInvalidArgument, "'" + options.report_to + "' is not an http(s) URL")
-                      .WithField("--report-to"),
-                  "Give the collector's report URL, e.g. https://collector.example/v1/reports.", json);
-    }
-    auto rewritten = WithReportUri(*policy, options.report_to);
-    if (!rewritten) return Fail(rewritten.error(), "", json);
-    policy = std::move(rewritten);
-    if (options.report_to.starts_with("http://")) {
-      std::cerr << Style("warning: --report-to uses http://: the report travels unencrypted and unpinned", Tone::kWarn)
-                << "\n";
-    }
-  }
-  auto trust = LoadTrustStore(options.ca_file);
-  if (!trust) {
-    return Fail(trust.error(), "--ca-file takes a PEM bundle of trusted root certificates.", json, kExitUsage);
-  }
-  auto proxy_pins = DebugProxyPins(options.debug_proxy_ca);
-  if (!proxy_pins) {
-    return Fail(proxy_pins.error(), "--debug-proxy-ca takes a PEM file with the proxy's CA certificate.", json,
-                kExitUsage);
-  }
-  DebugProxyOverride debug{*proxy_pins};
-  PolicyStore store(*policy);
-  auto enforcer = openssl::Enforcer::Create(
-      store, {.debug_override = proxy_pins->empty() ? nullptr : &debug});
-  if (!enforcer) return Fail(enforcer.error(), "", json);
-  std::unique_ptr<ReportDelivery> delivery;
-  if (!options.report_to.empty()) {
-    auto created = ReportDelivery::Create(options, store);
-    if (!created) {
-      return Fail(created.error(), "--report-spool must be a writable directory; --report-ca-file a PEM bundle.",
-                  json, kExitUsage);
-    }
-    delivery = std::move(*created);
-  }
-  auto finish = [&](Outcome& outcome) {
-    if (delivery) outcome.report = delivery->Send(outcome.verdict.get(), !options.report_spool.empty());
-    return Report(outcome, json);
-  };
-  Outcome outcome{.target = *target};
+  return policy;
+}
 
-  if (!options.chain_file.empty()) {
-    outcome.mode = "chain";
-    auto chain = ReadCertificatesFromFile(options.chain_file);
-    if (!chain) return Fail(chain.error(), "--chain takes a PEM file: the leaf first, then intermediates.", json);
-    TimePoint at = SystemClock::Instance().Now();
-    if (!options.at.empty()) {
-      auto parsed = ParseTimestamp(options.at);
-      if (!parsed) {
-        return Fail(std::move(parsed).error().WithField("--at"),
-                    "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.", json, kExitUsage);
-      }
-      at = *parsed;
-    }
-    openssl::ChainCheck check = (*enforcer)->CheckChain(*chain, target->host, target->port, at, trust->get());
-    if (!check.validation) {
-      outcome.error = check.validation.error();
-      outcome.problem = outcome.error->code() == ErrorCode::kHostnameMismatch ? ConnectProblem::kNameMismatch
-                                                                              : ConnectProblem::kValidation;
-    } else {
-      outcome.verdict = std::make_shared<Verdict>(std::move(*check.verdict));
-    }
-    return finish(outcome);
-  }
+// CheckSession is what one check runs with, each part pointing at the ones
+// before it: the policy's store, the trust store, the --debug-proxy-ca
+// override, the enforcer and the --report-to delivery. Not movable: made once.
+struct CheckSession {
+  explicit CheckSession(PolicySnapshot policy) : store(std::move(policy)) {}
+  CheckSession(const CheckSession&) = delete;
+  CheckSession& operator=(const CheckSession&) = delete;
 
-  outcome.mode = "handshake";
+  PolicyStore store;
+  openssl::UniquePtr<X509_STORE> trust;
+  std::vector<Pin> proxy_pins;
+  DebugProxyOverride debug;
+  std::unique_ptr<openssl::Enforcer> enforcer;
+  std::unique_ptr<ReportDelivery> delivery;  // with --report-to
+};
+
+CliResult<std::unique_ptr<CheckSession>> StartSession(const CheckOptions& options, PolicySnapshot policy) {
+  PINION_ASSIGN_OR_RETURN(auto trust, Hinted(LoadTrustStore(options.ca_file),
+                                             "--ca-file takes a PEM bundle of trusted root certificates.", kExitUsage));
+  PINION_ASSIGN_OR_RETURN(auto proxy_pins,
+                          Hinted(DebugProxyPins(options.debug_proxy_ca),
+                                 "--debug-proxy-ca takes a PEM file with the proxy's CA certificate.", kExitUsage));
+  auto session = std::make_unique<CheckSession>(std::move(policy));
+  session->trust = std::move(trust);
+  session->proxy_pins = std::move(proxy_pins);
+  session->debug = DebugProxyOverride{session->proxy_pins};
+  PINION_ASSIGN_OR_RETURN(
+      session->enforcer,
+      openssl::Enforcer::Create(session->store,
+                                {.debug_override = session->proxy_pins.empty() ? nullptr : &session->debug}));
+  if (!options.report_to.empty()) {
+    PINION_ASSIGN_OR_RETURN(
+        session->delivery,
+        Hinted(ReportDelivery::Create(options, session->store),
+               "--report-spool must be a writable directory; --report-ca-file a PEM bundle.", kExitUsage));
+  }
+  return session;
+}
+
+// CheckChainFile validates --chain offline for the target at --at (or now).
+CliResult<Outcome> CheckChainFile(const CheckOptions& options, const HostPort& target, CheckSession& session) {
+  Outcome outcome{.mode = "chain", .target = target};
+  PINION_ASSIGN_OR_RETURN(auto chain, Hinted(ReadCertificatesFromFile(options.chain_file),
+                                             "--chain takes a PEM file: the leaf first, then intermediates."));
+  TimePoint at = SystemClock::Instance().Now();
+  if (!options.at.empty()) {
+    auto parsed = ParseTimestamp(options.at);
+    if (!parsed) {
+      return CliFailure(std::move(parsed).error().WithField("--at"),
+                        "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.");
+    }
+    at = *parsed;
+  }
+  openssl::ChainCheck check = session.enforcer->CheckChain(chain, target.host, target.port, at, session.trust.get());
+  if (!check.validation) {
+    outcome.error = check.validation.error();
+    outcome.problem = outcome.error->code() == ErrorCode::kHostnameMismatch ? ConnectProblem::kNameMismatch
+                                                                            : ConnectProblem::kValidation;
+  } else {
+    outcome.verdict = std::make_shared<Verdict>(std::move(*check.verdict));
+  }
+  return outcome;
+}
+
+// CheckHandshake connects to the target with the enforcer installed.
+CliResult<Outcome> CheckHandshake(const CheckOptions& options, const HostPort& target, CheckSession& session) {
+  Outcome outcome{.mode = "handshake", .target = target};
   openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  SSL_CTX_set_cert_store(ctx.get(), trust->release());
-  if (auto installed = (*enforcer)->InstallOn(ctx.get()); !installed) return Fail(installed.error(), "", json);
-  auto result = ConnectTls({.host = target->host,
-                            .port = target->port,
+  SSL_CTX_set_cert_store(ctx.get(), session.trust.release());
+  PINION_TRY(session.enforcer->InstallOn(ctx.get()));
+  auto result = ConnectTls({.host = target.host,
+                            .port = target.port,
                             .connect_to = options.connect_to,
                             .timeout = std::chrono::milliseconds(static_cast<long>(options.timeout_seconds * 1000)),
                             .ctx = ctx.get(),
-                            .enforcer = enforcer->get(),
+                            .enforcer = session.enforcer.get(),
                             .problem = &outcome.problem});
   if (!result) {
     outcome.error = result.error();
-    return finish(outcome);
+    return outcome;
   }
   outcome.verdict = result->verdict;
   // A verdict is made when the certificate arrives, before the server has
@@ -337,7 +358,19 @@ int Run(const CheckOptions& options) {
     outcome.problem = ConnectProblem::kNone;
   }
   outcome.handshake = result->handshake_ok ? "completed" : "failed";
-  return finish(outcome);
+  return outcome;
+}
+
+CommandResult Run(const CheckOptions& options) {
+  PINION_ASSIGN_OR_RETURN(HostPort target, ParseTarget(options.target, options.connect_to));
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy, LoadCheckedPolicy(options));
+  PINION_ASSIGN_OR_RETURN(std::unique_ptr<CheckSession> session, StartSession(options, std::move(policy)));
+  PINION_ASSIGN_OR_RETURN(Outcome outcome, options.chain_file.empty() ? CheckHandshake(options, target, *session)
+                                                                      : CheckChainFile(options, target, *session));
+  if (session->delivery) {
+    outcome.report = session->delivery->Send(outcome.verdict.get(), !options.report_spool.empty());
+  }
+  return Report(outcome, options.json);
 }
 
 }  // namespace

@@ -40,49 +40,49 @@ void PrintChanges(const std::vector<tooling::ExportChange>& changes) {
   }
 }
 
-// Refuse reports a lossy export the user did not accept: as Fail() does, plus
-// the list of changes, so a script sees why in one JSON document.
-int Refuse(const ExportCliOptions& options, const std::vector<tooling::ExportChange>& changes) {
+// Refusal is a lossy export the user did not accept: a failure whose JSON
+// answer lists the changes beside the error, so a script sees why in one
+// document.
+CliFailure Refusal(const ExportCliOptions& options, const std::vector<tooling::ExportChange>& changes) {
   std::size_t lossy = 0;
   for (const tooling::ExportChange& change : changes) lossy += change.kind == tooling::ExportChangeKind::kLossy;
   Error error(ErrorCode::kInvalidArgument,
               "the " + options.format + " export does not mean what the policy means (" + std::to_string(lossy) +
                   (lossy == 1 ? " change" : " changes") + " listed above); nothing was written");
-  std::string hint =
-      "Change the policy so the target can express it, or pass --allow-lossy to accept the changes.";
-  return FailWith(error, hint, options.json, kExitUsage, nlohmann::json::object(),
-                  {{"format", options.format}, {"changes", ChangesJson(changes)}});
+  return CliFailure(error, "Change the policy so the target can express it, or pass --allow-lossy to accept the changes.")
+      .WithBeside({{"format", options.format}, {"changes", ChangesJson(changes)}});
 }
 
-int Run(const ExportCliOptions& options) {
-  auto format = tooling::ParseExportFormat(options.format);
-  if (!format) return Fail(format.error(), "See `pinion export --help` for the formats.", options.json);
-  auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) {
-    return Fail(policy.error(), "Fix the policy file (`pinion lint` lists every problem); nothing was written.",
-                options.json);
-  }
-  auto result = tooling::ExportPolicy(**policy, *format,
-                                      {.source_name = options.policy_file, .host = options.host,
-                                       .java_class = options.java_class, .cpp_namespace = options.cpp_namespace});
-  if (!result) return Fail(result.error(), "Nothing was written.", options.json);
-  PrintChanges(result->changes);
-  if (result->lossy() && !options.allow_lossy) return Refuse(options, result->changes);
+CommandResult Run(const ExportCliOptions& options) {
+  PINION_ASSIGN_OR_RETURN(tooling::ExportFormat format, Hinted(tooling::ParseExportFormat(options.format),
+                                                               "See `pinion export --help` for the formats."));
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy,
+                          Hinted(LoadPolicyFile(options.policy_file),
+                                 "Fix the policy file (`pinion lint` lists every problem); nothing was written."));
+  PINION_ASSIGN_OR_RETURN(auto result,
+                          Hinted(tooling::ExportPolicy(*policy, format,
+                                                       {.source_name = options.policy_file,
+                                                        .host = options.host,
+                                                        .java_class = options.java_class,
+                                                        .cpp_namespace = options.cpp_namespace}),
+                                 "Nothing was written."));
+  PrintChanges(result.changes);
+  if (result.lossy() && !options.allow_lossy) return Refusal(options, result.changes);
   if (!options.output.empty()) {
-    if (auto written = WriteFileAtomically(options.output, result->text); !written) {
-      return Fail(written.error(), "The previous file, if any, is unchanged.", options.json, kExitOutput);
+    if (auto written = WriteFileAtomically(options.output, result.text); !written) {
+      return CliFailure(written.error(), "The previous file, if any, is unchanged.").WithExitCode(kExitOutput);
     }
   }
   if (options.json) {
     std::cout << nlohmann::json{{"format", options.format},
                                 {"output", options.output.empty() ? nlohmann::json() : nlohmann::json(options.output)},
-                                {"lossy", result->lossy()},
-                                {"changes", ChangesJson(result->changes)},
-                                {"text", result->text}}
+                                {"lossy", result.lossy()},
+                                {"changes", ChangesJson(result.changes)},
+                                {"text", result.text}}
                      .dump(2)
               << "\n";
   } else if (options.output.empty()) {
-    std::cout << result->text;
+    std::cout << result.text;
   }
   return kExitOk;
 }

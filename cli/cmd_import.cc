@@ -50,55 +50,57 @@ void PrintChanges(const std::vector<tooling::ImportChange>& changes) {
   }
 }
 
-// Refuse reports a lossy import the user did not accept: as Fail() does, plus
-// the list of changes (the same shape as `pinion export`'s refusal).
-int Refuse(const ImportCliOptions& options, const std::vector<tooling::ImportChange>& changes) {
+// Refusal is a lossy import the user did not accept: a failure whose JSON
+// answer lists the changes (the same shape as `pinion export`'s refusal).
+CliFailure Refusal(const ImportCliOptions& options, const std::vector<tooling::ImportChange>& changes) {
   std::size_t lossy = 0;
   for (const tooling::ImportChange& change : changes) lossy += change.kind == tooling::ImportChangeKind::kLossy;
   Error error = Error(ErrorCode::kInvalidArgument,
                       "the imported policy does not mean what the " + options.format + " input means (" +
                           std::to_string(lossy) + (lossy == 1 ? " change" : " changes") + " listed above); nothing was written")
                     .WithSource(options.input);
-  std::string hint = "Review the changes; pass --allow-lossy to accept them and write the policy anyway.";
-  return FailWith(error, hint, options.json, kExitUsage, nlohmann::json::object(),
-                  {{"format", options.format}, {"changes", ChangesJson(changes)}});
+  return CliFailure(error, "Review the changes; pass --allow-lossy to accept them and write the policy anyway.")
+      .WithBeside({{"format", options.format}, {"changes", ChangesJson(changes)}});
 }
 
-int Run(const ImportCliOptions& options) {
-  auto format = tooling::ParseImportFormat(options.format);
-  if (!format) return Fail(format.error(), "See `pinion import --help` for the formats.", options.json);
-  auto text = ReadText(options.input);
-  if (!text) return Fail(text.error(), "Nothing was written.", options.json);
+// ReadImportOptions reads what the import needs besides the input: for
+// Chromium, its pins file (--pins).
+CliResult<tooling::ImportOptions> ReadImportOptions(const ImportCliOptions& options, tooling::ImportFormat format) {
   tooling::ImportOptions import{.source_name = options.input, .version = options.version, .host = options.host};
-  if (*format == tooling::ImportFormat::kChromium) {
+  if (format == tooling::ImportFormat::kChromium) {
     if (options.pins_file.empty()) {
-      return Fail(Error(ErrorCode::kInvalidArgument,
-                        "Chromium's JSON names its keys; give Chromium's pins file "
-                        "(transport_security_state_static.pins) with --pins")
-                      .WithField("--pins"),
-                  "Nothing was written.", options.json);
+      return CliFailure(Error(ErrorCode::kInvalidArgument,
+                              "Chromium's JSON names its keys; give Chromium's pins file "
+                              "(transport_security_state_static.pins) with --pins")
+                            .WithField("--pins"),
+                        "Nothing was written.");
     }
-    auto pins = ReadText(options.pins_file);
-    if (!pins) return Fail(pins.error(), "Nothing was written.", options.json);
-    import.chromium_pins = std::move(*pins);
+    PINION_ASSIGN_OR_RETURN(import.chromium_pins, Hinted(ReadText(options.pins_file), "Nothing was written."));
   }
   import.android_resources = options.android_resources;
-  auto result = tooling::ImportPolicy(*text, *format, import);
-  if (!result) return Fail(result.error(), "Nothing was written.", options.json);
-  PrintChanges(result->changes);
-  if (result->lossy() && !options.allow_lossy) return Refuse(options, result->changes);
-  std::string policy = options.output_format == "json" ? PolicyToJson(*result->policy) : PolicyToToml(*result->policy);
+  return import;
+}
+
+CommandResult Run(const ImportCliOptions& options) {
+  PINION_ASSIGN_OR_RETURN(tooling::ImportFormat format, Hinted(tooling::ParseImportFormat(options.format),
+                                                               "See `pinion import --help` for the formats."));
+  PINION_ASSIGN_OR_RETURN(std::string text, Hinted(ReadText(options.input), "Nothing was written."));
+  PINION_ASSIGN_OR_RETURN(tooling::ImportOptions import, ReadImportOptions(options, format));
+  PINION_ASSIGN_OR_RETURN(auto result, Hinted(tooling::ImportPolicy(text, format, import), "Nothing was written."));
+  PrintChanges(result.changes);
+  if (result.lossy() && !options.allow_lossy) return Refusal(options, result.changes);
+  std::string policy = options.output_format == "json" ? PolicyToJson(*result.policy) : PolicyToToml(*result.policy);
   if (!options.output.empty()) {
     if (auto written = WriteFileAtomically(options.output, policy); !written) {
-      return Fail(written.error(), "The previous file, if any, is unchanged.", options.json, kExitOutput);
+      return CliFailure(written.error(), "The previous file, if any, is unchanged.").WithExitCode(kExitOutput);
     }
   }
   if (options.json) {
     std::cout << nlohmann::json{{"format", options.format},
                                 {"output", options.output.empty() ? nlohmann::json() : nlohmann::json(options.output)},
-                                {"rules", result->policy->rules().size()},
-                                {"lossy", result->lossy()},
-                                {"changes", ChangesJson(result->changes)},
+                                {"rules", result.policy->rules().size()},
+                                {"lossy", result.lossy()},
+                                {"changes", ChangesJson(result.changes)},
                                 {"policy", policy}}
                      .dump(2)
               << "\n";

@@ -51,34 +51,32 @@ nlohmann::json InventoryJson(const Policy& policy, const std::vector<PinSource>&
   return domains;
 }
 
-int Run(const InventoryCliOptions& options) {
-  auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) return Fail(policy.error(), "Fix the policy file first (`pinion lint`).", options.json);
+CommandResult Run(const InventoryCliOptions& options) {
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy,
+                          Hinted(LoadPolicyFile(options.policy_file), "Fix the policy file first (`pinion lint`)."));
   tooling::InventoryOptions inventory{.source_name = options.policy_file};
   if (!options.at.empty()) {
     auto at = ParseTimestamp(options.at);
-    if (!at) return Fail(std::move(at).error().WithField("--at"), "--at takes YYYY-MM-DD or RFC 3339.", options.json);
+    if (!at) return CliFailure(std::move(at).error().WithField("--at"), "--at takes YYYY-MM-DD or RFC 3339.");
     inventory.now = *at;
   }
-  auto keys = LoadKeyFiles(options.key_files);
-  if (!keys) {
-    return Fail(keys.error(), "--keys takes certificates, public keys, private keys or CSRs.", options.json);
-  }
-  inventory.keys = std::move(*keys);
-  std::string document = options.html ? tooling::InventoryHtml(**policy, inventory)
-                                      : tooling::InventoryMarkdown(**policy, inventory);
+  PINION_ASSIGN_OR_RETURN(inventory.keys, Hinted(LoadKeyFiles(options.key_files),
+                                                 "--keys takes certificates, public keys, private keys or CSRs."));
+  std::string document = options.html ? tooling::InventoryHtml(*policy, inventory)
+                                      : tooling::InventoryMarkdown(*policy, inventory);
   if (!options.output.empty()) {
     // Atomic: a full disk or a missing directory leaves no partial document behind.
     if (Status written = WriteFileAtomically(options.output, document); !written.ok()) {
-      return Fail(written.error(), "Nothing was written: check that the -o directory exists, is writable and has space.",
-                  options.json, kExitOutput);
+      return CliFailure(written.error(),
+                        "Nothing was written: check that the -o directory exists, is writable and has space.")
+          .WithExitCode(kExitOutput);
     }
   }
   if (options.json) {
     nlohmann::json out = {{"policy", options.policy_file},
-                          {"policy_version", (*policy)->version()},
+                          {"policy_version", policy->version()},
                           {"format", options.html ? "html" : "markdown"},
-                          {"domains", InventoryJson(**policy, inventory.keys)},
+                          {"domains", InventoryJson(*policy, inventory.keys)},
                           {"output", options.output.empty() ? nlohmann::json() : nlohmann::json(options.output)}};
     out["document"] = options.output.empty() ? nlohmann::json(document) : nlohmann::json();
     std::cout << out.dump(2) << "\n";

@@ -124,53 +124,125 @@ nlohmann::json Sarif(const std::vector<Finding>& findings, const std::string& po
                      {"results", results}}}}};
 }
 
-int Run(const LintCliOptions& options) {
-  const bool json = options.json || options.sarif;
+// ReadLintOptions reads --at, --disable and --keys.
+CliResult<tooling::LintOptions> ReadLintOptions(const LintCliOptions& options) {
   tooling::LintOptions lint{.max_expiry_horizon = std::chrono::days(options.max_expiry_days)};
   if (!options.at.empty()) {
-    auto at = ParseTimestamp(options.at);
-    if (!at) return Fail(at.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset.", json, kExitUsage);
-    lint.now = *at;
+    PINION_ASSIGN_OR_RETURN(lint.now, Hinted(ParseTimestamp(options.at),
+                                             "--at takes YYYY-MM-DD or an RFC 3339 date-time with an offset."));
   }
   for (const std::string& id : options.disabled_rules) {
     if (id == "PIN000") {
-      return Fail(Error(ErrorCode::kInvalidArgument, "PIN000 cannot be disabled").WithField("--disable"),
-                  "A policy that does not load pins nothing; fix it instead.", json, kExitUsage);
+      return CliFailure(Error(ErrorCode::kInvalidArgument, "PIN000 cannot be disabled").WithField("--disable"),
+                        "A policy that does not load pins nothing; fix it instead.");
     }
     if (tooling::FindLintRule(id) == nullptr) {
-      return Fail(Error(ErrorCode::kInvalidArgument, "'" + id + "' is not a lint rule").WithField("--disable"),
-                  "--disable takes a rule ID such as PIN010 (docs/LINT.md lists them), one per flag.", json, kExitUsage);
+      return CliFailure(Error(ErrorCode::kInvalidArgument, "'" + id + "' is not a lint rule").WithField("--disable"),
+                        "--disable takes a rule ID such as PIN010 (docs/LINT.md lists them), one per flag.");
     }
     lint.disabled_rules.push_back(id);
   }
-  auto keys = LoadKeyFiles(options.key_files);
-  if (!keys) return Fail(keys.error(), "--keys takes certificates, public keys, private keys or CSRs.", json, kExitUsage);
-  lint.keys = std::move(*keys);
+  PINION_ASSIGN_OR_RETURN(lint.keys, Hinted(LoadKeyFiles(options.key_files),
+                                            "--keys takes certificates, public keys, private keys or CSRs."));
+  return lint;
+}
 
+using ServedChains = std::vector<std::pair<tooling::CurrentChain, std::uint16_t>>;
+
+// ReadServedChains reads every --chain file and every --live server's chain.
+CliResult<ServedChains> ReadServedChains(const LintCliOptions& options) {
+  ServedChains chains;
+  for (const std::string& file : options.chain_files) {
+    PINION_ASSIGN_OR_RETURN(auto from_file, Hinted(ChainsFromFile(file), "--chain takes a PEM chain, leaf first."));
+    for (auto& chain : from_file) chains.emplace_back(std::move(chain), 443);
+  }
+  for (const std::string& target : options.live_targets) {
+    PINION_ASSIGN_OR_RETURN(LiveChain live, Hinted(ChainFromServer(target, options),
+                                                   "--live connects to HOST[:PORT] to read the chain it serves."));
+    chains.emplace_back(std::move(live.chain), live.port);
+  }
+  return chains;
+}
+
+// ValidateServedChains validates each chain under the policy (see Validate).
+CliStatus ValidateServedChains(const PolicySnapshot& policy, const LintCliOptions& options, ServedChains& chains) {
+  PINION_ASSIGN_OR_RETURN(auto trust, Hinted(LoadTrustStore(options.ca_file),
+                                             "--ca-file takes a PEM bundle of trusted roots.", kExitUsage));
+  PolicyStore store(policy);
+  PINION_ASSIGN_OR_RETURN(auto enforcer, openssl::Enforcer::Create(store));
+  for (auto& entry : chains) Validate(entry.first, entry.second, *enforcer, trust.get());
+  return std::monostate();
+}
+
+struct FindingCounts {
+  int errors = 0, warnings = 0, notes = 0, suppressed = 0;
+};
+
+// CountFindings counts the findings in force by severity (warnings are
+// errors with --strict, which raises them in place) and the suppressed ones.
+FindingCounts CountFindings(std::vector<Finding>& findings, bool strict) {
+  FindingCounts counts;
+  for (Finding& finding : findings) {
+    if (!finding.suppressed_by.empty()) {
+      ++counts.suppressed;
+      continue;
+    }
+    if (strict && finding.severity == Severity::kWarning) finding.severity = Severity::kError;
+    switch (finding.severity) {
+      case Severity::kError: ++counts.errors; break;
+      case Severity::kWarning: ++counts.warnings; break;
+      case Severity::kNote: ++counts.notes; break;
+    }
+  }
+  return counts;
+}
+
+void PrintJson(const std::vector<Finding>& findings, const FindingCounts& counts, const std::string& policy_file,
+               int exit_code) {
+  // Suppressed findings apart, so a consumer counting "findings" counts what is in force.
+  nlohmann::json list = nlohmann::json::array(), suppressed_list = nlohmann::json::array();
+  for (const Finding& finding : findings) {
+    (finding.suppressed_by.empty() ? list : suppressed_list).push_back(FindingJson(finding));
+  }
+  std::cout << nlohmann::json{{"policy", policy_file}, {"findings", list}, {"suppressed", suppressed_list},
+                              {"summary", {{"errors", counts.errors}, {"warnings", counts.warnings},
+                                           {"notes", counts.notes}, {"suppressed", counts.suppressed}}},
+                              {"exit_code", exit_code}}
+                   .dump(2)
+            << "\n";
+}
+
+void PrintText(const std::vector<Finding>& findings, const FindingCounts& counts, const std::string& policy_file) {
+  for (const Finding& finding : findings) {
+    if (!finding.suppressed_by.empty()) continue;
+    Tone tone = finding.severity == Severity::kError     ? Tone::kBad
+                : finding.severity == Severity::kWarning ? Tone::kWarn
+                                                         : Tone::kDim;
+    std::cout << policy_file << (finding.line ? ":" + std::to_string(finding.line) : "") << ": "
+              << Style(tooling::SeverityName(finding.severity), tone) << " " << finding.rule->id << " "
+              << finding.rule->name << (finding.field.empty() ? "" : " [" + finding.field + "]") << "\n"
+              << "  " << finding.message << "\n"
+              << "  " << Style(finding.rule->advice, Tone::kDim) << "\n";
+  }
+  std::cout << counts.errors << " error" << (counts.errors == 1 ? "" : "s") << ", " << counts.warnings << " warning"
+            << (counts.warnings == 1 ? "" : "s") << ", " << counts.notes << " note" << (counts.notes == 1 ? "" : "s")
+            << (counts.suppressed > 0
+                    ? ", " + std::to_string(counts.suppressed) + " suppressed (--disable, lint_disable)"
+                    : "")
+            << "\n";
+}
+
+CommandResult Run(const LintCliOptions& options) {
+  PINION_ASSIGN_OR_RETURN(tooling::LintOptions lint, ReadLintOptions(options));
   // A file that cannot be read is a usage error like everywhere else; a file
   // that reads but does not load is what lint reports (PIN000 / PIN011).
   auto policy = LoadPolicyFile(options.policy_file);
   if (!policy && (policy.error().code() == ErrorCode::kIo || policy.error().code() == ErrorCode::kInputTooLarge)) {
-    return Fail(policy.error(), "Give the policy file to lint (TOML or JSON).", json, kExitUsage);
+    return CliFailure(policy.error(), "Give the policy file to lint (TOML or JSON).");
   }
-  std::vector<std::pair<tooling::CurrentChain, std::uint16_t>> chains;
-  for (const std::string& file : options.chain_files) {
-    auto from_file = ChainsFromFile(file);
-    if (!from_file) return Fail(from_file.error(), "--chain takes a PEM chain, leaf first.", json, kExitUsage);
-    for (auto& chain : *from_file) chains.emplace_back(std::move(chain), 443);
-  }
-  for (const std::string& target : options.live_targets) {
-    auto live = ChainFromServer(target, options);
-    if (!live) return Fail(live.error(), "--live connects to HOST[:PORT] to read the chain it serves.", json);
-    chains.emplace_back(std::move(live->chain), live->port);
-  }
+  PINION_ASSIGN_OR_RETURN(ServedChains chains, ReadServedChains(options));
   if (policy && !chains.empty()) {
-    auto trust = LoadTrustStore(options.ca_file);
-    if (!trust) return Fail(trust.error(), "--ca-file takes a PEM bundle of trusted roots.", json, kExitUsage);
-    PolicyStore store(*policy);
-    auto enforcer = openssl::Enforcer::Create(store);
-    if (!enforcer) return Fail(enforcer.error(), "", json);
-    for (auto& entry : chains) Validate(entry.first, entry.second, **enforcer, trust->get());
+    PINION_TRY(ValidateServedChains(*policy, options, chains));
   }
   for (auto& entry : chains) lint.current_chains.push_back(std::move(entry.first));
 
@@ -180,50 +252,14 @@ int Run(const LintCliOptions& options) {
   } else {
     findings.push_back(tooling::FindingForLoadError(policy.error()));
   }
-  int errors = 0, warnings = 0, notes = 0, suppressed = 0;
-  for (Finding& finding : findings) {
-    if (!finding.suppressed_by.empty()) {
-      ++suppressed;
-      continue;
-    }
-    if (options.strict && finding.severity == Severity::kWarning) finding.severity = Severity::kError;
-    switch (finding.severity) {
-      case Severity::kError: ++errors; break;
-      case Severity::kWarning: ++warnings; break;
-      case Severity::kNote: ++notes; break;
-    }
-  }
-  int code = errors > 0 ? kExitPinFailure : kExitOk;
-
+  FindingCounts counts = CountFindings(findings, options.strict);
+  int code = counts.errors > 0 ? kExitPinFailure : kExitOk;
   if (options.sarif) {
     std::cout << Sarif(findings, options.policy_file).dump(2) << "\n";
   } else if (options.json) {
-    // Suppressed findings apart, so a consumer counting "findings" counts what is in force.
-    nlohmann::json list = nlohmann::json::array(), suppressed_list = nlohmann::json::array();
-    for (const Finding& finding : findings) {
-      (finding.suppressed_by.empty() ? list : suppressed_list).push_back(FindingJson(finding));
-    }
-    std::cout << nlohmann::json{{"policy", options.policy_file}, {"findings", list}, {"suppressed", suppressed_list},
-                                {"summary", {{"errors", errors}, {"warnings", warnings}, {"notes", notes},
-                                             {"suppressed", suppressed}}},
-                                {"exit_code", code}}
-                     .dump(2)
-              << "\n";
+    PrintJson(findings, counts, options.policy_file, code);
   } else {
-    for (const Finding& finding : findings) {
-      if (!finding.suppressed_by.empty()) continue;
-      Tone tone = finding.severity == Severity::kError   ? Tone::kBad
-                  : finding.severity == Severity::kWarning ? Tone::kWarn
-                                                           : Tone::kDim;
-      std::cout << options.policy_file << (finding.line ? ":" + std::to_string(finding.line) : "") << ": "
-                << Style(tooling::SeverityName(finding.severity), tone) << " " << finding.rule->id << " "
-                << finding.rule->name << (finding.field.empty() ? "" : " [" + finding.field + "]") << "\n"
-                << "  " << finding.message << "\n"
-                << "  " << Style(finding.rule->advice, Tone::kDim) << "\n";
-    }
-    std::cout << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
-              << (warnings == 1 ? "" : "s") << ", " << notes << " note" << (notes == 1 ? "" : "s")
-              << (suppressed > 0 ? ", " + std::to_string(suppressed) + " suppressed (--disable, lint_disable)" : "") << "\n";
+    PrintText(findings, counts, options.policy_file);
   }
   return code;
 }

@@ -52,118 +52,109 @@ Result<TimePoint> TimeOption(const std::string& text, std::string_view flag) {
   return parsed;
 }
 
-int RunKeygen(const ManifestOptions& options) {
+CommandResult RunKeygen(const ManifestOptions& options) {
   SigningKeyType type;
   if (options.type == "ed25519") {
     type = SigningKeyType::kEd25519;
   } else if (options.type == "p256") {
     type = SigningKeyType::kEcdsaP256;
   } else {
-    return Fail(Error(ErrorCode::kInvalidArgument, "--type must be ed25519 or p256"), "", options.json);
+    return Error(ErrorCode::kInvalidArgument, "--type must be ed25519 or p256");
   }
   std::string private_path = options.out_prefix + ".key";
   std::string public_path = options.out_prefix + ".pub";
   if (!options.force && (std::filesystem::exists(private_path) || std::filesystem::exists(public_path))) {
-    return Fail(Error(ErrorCode::kInvalidArgument, "refusing to overwrite an existing key").WithSource(private_path), "Pick another --out prefix, or pass --force if you really mean to replace it.", options.json);
+    return CliFailure(Error(ErrorCode::kInvalidArgument, "refusing to overwrite an existing key").WithSource(private_path),
+                      "Pick another --out prefix, or pass --force if you really mean to replace it.");
   }
-  auto key = GenerateSigningKey(type);
-  if (!key) {
-    return Fail(key.error(), "", options.json);
-  }
+  PINION_ASSIGN_OR_RETURN(SigningKey key, GenerateSigningKey(type));
   // Owner-only from the first byte to the rename: never readable by others.
-  Status written = WritePrivateFileAtomically(private_path, key->private_pem);
-  if (written.ok()) written = WriteFileAtomically(public_path, key->public_pem);
+  Status written = WritePrivateFileAtomically(private_path, key.private_pem);
+  if (written.ok()) written = WriteFileAtomically(public_path, key.public_pem);
   if (!written.ok()) {
-    return Fail(written.error(), "Nothing usable was written: check that the --out directory exists and is writable.",
-                options.json, kExitOutput);
+    return CliFailure(written.error(),
+                      "Nothing usable was written: check that the --out directory exists and is writable.")
+        .WithExitCode(kExitOutput);
   }
   if (options.json) {
-    std::cout << nlohmann::json{{"type", options.type}, {"keyid", key->keyid}, {"private_key", private_path},
+    std::cout << nlohmann::json{{"type", options.type}, {"keyid", key.keyid}, {"private_key", private_path},
                                 {"public_key", public_path}}.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << "keyid " << key->keyid << "\n  private: " << private_path << " (keep offline)\n  public:  "
+  std::cout << "keyid " << key.keyid << "\n  private: " << private_path << " (keep offline)\n  public:  "
             << public_path << " (ship in the client's trusted keys)\n";
   return kExitOk;
 }
 
-int RunSign(const ManifestOptions& options) {
-  auto policy = LoadPolicyFile(options.policy_file);
-  if (!policy) {
-    return Fail(policy.error(), "Fix the policy file first (`pinion lint`).", options.json);
-  }
+// SignTimes: when the manifest is issued, how long clients may install it,
+// and the longest kill switch they accept.
+struct SignTimes {
+  TimePoint issued_at;
+  std::chrono::seconds expires_in;
+  std::chrono::seconds max_kill_switch;
+};
+
+CliResult<SignTimes> ReadSignTimes(const ManifestOptions& options) {
   auto issued_at = TimeOption(options.issued_at, "--issued-at");
   auto expires_in = ParseDuration(options.expires_in);
   auto max_kill = ParseDuration(options.max_kill_switch);
   if (!issued_at || !expires_in || !max_kill) {
-    return Fail(!issued_at ? issued_at.error() : !expires_in ? expires_in.error() : max_kill.error(), "Times are YYYY-MM-DD or RFC 3339; durations are like 30d, 12h, 90m.", options.json);
+    return CliFailure(!issued_at ? issued_at.error() : !expires_in ? expires_in.error() : max_kill.error(),
+                      "Times are YYYY-MM-DD or RFC 3339; durations are like 30d, 12h, 90m.");
   }
-  PolicySnapshot signed_policy = *policy;
-  if (!options.kill_switch.empty()) {
-    EnforcementOverride kill_switch;
-    if (options.kill_switch == "disabled") {
-      kill_switch.mode = OverrideMode::kDisabled;
-    } else if (options.kill_switch == "report-only") {
-      kill_switch.mode = OverrideMode::kReportOnly;
-    } else {
-      return Fail(Error(ErrorCode::kInvalidArgument, "--kill-switch must be disabled or report-only"), "", options.json);
+  return SignTimes{*issued_at, *expires_in, *max_kill};
+}
+
+// ApplyKillSwitch reads --kill-switch, --until and --kill-switch-host; the
+// manifest module composes the switch under the limit clients apply.
+CliResult<PolicySnapshot> ApplyKillSwitch(const ManifestOptions& options, const PolicySnapshot& policy,
+                                          const SignTimes& times) {
+  if (options.kill_switch.empty()) {
+    if (!options.kill_switch_hosts.empty() || !options.until.empty()) {
+      return Error(ErrorCode::kInvalidArgument, "--kill-switch-host and --until need --kill-switch");
     }
-    auto until = ParseTimestamp(options.until);
-    if (!until) {
-      return Fail(until.error(), "--kill-switch needs --until (YYYY-MM-DD or RFC 3339): it always ends.", options.json);
-    }
-    kill_switch.until = *until;
-    if (kill_switch.until - *issued_at > *max_kill) {
-      return Fail(Error(ErrorCode::kKillSwitchTooLong, "--until is more than " + options.max_kill_switch +
-                                                          " after issued_at; clients would refuse the manifest"), "Choose an earlier --until, then sign a fresh kill switch if it must last longer.", options.json);
-    }
-    for (const std::string& host : options.kill_switch_hosts) {
-      auto pattern = HostPattern::Parse(host, false);
-      if (!pattern) {
-        return Fail(std::move(pattern).error().WithField("--kill-switch-host"), "", options.json);
-      }
-      kill_switch.hosts.push_back(std::move(*pattern));
-    }
-    std::vector<DomainRule> rules((*policy)->rules().begin(), (*policy)->rules().end());
-    auto with_switch = Policy::Create((*policy)->version(), std::move(rules), std::move(kill_switch));
-    if (!with_switch) {
-      return Fail(with_switch.error(), "", options.json);
-    }
-    signed_policy = *with_switch;
-  } else if (!options.kill_switch_hosts.empty() || !options.until.empty()) {
-    return Fail(Error(ErrorCode::kInvalidArgument, "--kill-switch-host and --until need --kill-switch"), "", options.json);
+    return policy;
   }
-  ManifestTimes times{*issued_at, *issued_at + *expires_in};
-  auto payload = ManifestPayloadJson(*signed_policy, times);
-  if (!payload) {
-    return Fail(payload.error(), "", options.json);
+  EnforcementOverride kill_switch;
+  std::optional<OverrideMode> mode = kOverrideModeNames.Parse(options.kill_switch);
+  if (!mode) return Error(ErrorCode::kInvalidArgument, "--kill-switch must be disabled or report-only");
+  kill_switch.mode = *mode;
+  PINION_ASSIGN_OR_RETURN(kill_switch.until,
+                          Hinted(ParseTimestamp(options.until),
+                                 "--kill-switch needs --until (YYYY-MM-DD or RFC 3339): it always ends."));
+  for (const std::string& host : options.kill_switch_hosts) {
+    auto pattern = HostPattern::Parse(host, false);
+    if (!pattern) return std::move(pattern).error().WithField("--kill-switch-host");
+    kill_switch.hosts.push_back(std::move(*pattern));
   }
+  auto composed = WithKillSwitch(*policy, std::move(kill_switch), times.issued_at, times.max_kill_switch);
+  if (!composed && composed.error().code() == ErrorCode::kKillSwitchTooLong) {
+    // Said in the flags' terms.
+    return CliFailure(Error(ErrorCode::kKillSwitchTooLong, "--until is more than " + options.max_kill_switch +
+                                                                " after issued_at; clients would refuse the manifest"),
+                      "Choose an earlier --until, then sign a fresh kill switch if it must last longer.");
+  }
+  return composed;
+}
+
+CliResult<DsseEnvelope> SignPayload(const ManifestOptions& options, const std::string& payload) {
   std::vector<std::string> keys;
   for (const std::string& file : options.keys) {
-    auto pem = ReadText(file, 64 * 1024);
-    if (!pem) {
-      return Fail(pem.error(), "--key takes a private key made by `pinion manifest keygen`.", options.json);
-    }
-    keys.push_back(std::move(*pem));
+    PINION_ASSIGN_OR_RETURN(std::string pem, Hinted(ReadText(file, 64 * 1024),
+                                                    "--key takes a private key made by `pinion manifest keygen`."));
+    keys.push_back(std::move(pem));
   }
-  auto envelope = SignDsse(kManifestPayloadType,
-                           {reinterpret_cast<const std::uint8_t*>(payload->data()), payload->size()}, keys);
-  if (!envelope) {
-    return Fail(envelope.error(), "--key takes an Ed25519 or ECDSA P-256 private key (PEM).", options.json);
-  }
-  std::string text = SerializeDsseEnvelope(*envelope) + "\n";
-  if (!options.output.empty()) {
-    // Atomic: a full disk or a missing directory leaves no partial manifest behind.
-    if (Status written = WriteFileAtomically(options.output, text); !written.ok()) {
-      return Fail(written.error(), "No manifest was written: check that the -o directory exists, is writable and "
-                                   "has space.",
-                  options.json, kExitOutput);
-    }
-  }
+  return Hinted(SignDsse(kManifestPayloadType,
+                         {reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()}, keys),
+                "--key takes an Ed25519 or ECDSA P-256 private key (PEM).");
+}
+
+void PrintSigned(const ManifestOptions& options, const Policy& policy, const ManifestTimes& times,
+                 const DsseEnvelope& envelope, const std::string& text) {
   if (options.json) {
     nlohmann::json keyids = nlohmann::json::array();
-    for (const DsseSignature& signature : envelope->signatures) keyids.push_back(signature.keyid);
-    nlohmann::json out = {{"version", signed_policy->version()},
+    for (const DsseSignature& signature : envelope.signatures) keyids.push_back(signature.keyid);
+    nlohmann::json out = {{"version", policy.version()},
                           {"issued_at", FormatUtc(times.issued_at)},
                           {"expires", FormatUtc(times.expires)},
                           {"signature_keyids", keyids},
@@ -172,15 +163,34 @@ int RunSign(const ManifestOptions& options) {
     // valid manifest: DSSE signs the payload bytes, not the JSON layout).
     out["manifest"] = options.output.empty() ? nlohmann::json::parse(text) : nlohmann::json();
     std::cout << out.dump(2) << "\n";
-    return kExitOk;
-  }
-  if (options.output.empty()) {
+  } else if (options.output.empty()) {
     std::cout << text;
   } else {
-    std::cerr << "signed version " << signed_policy->version() << " (" << keys.size() << " signature"
-              << (keys.size() == 1 ? "" : "s") << "), expires " << FormatUtc(times.expires) << " -> "
+    std::size_t signatures = envelope.signatures.size();
+    std::cerr << "signed version " << policy.version() << " (" << signatures << " signature"
+              << (signatures == 1 ? "" : "s") << "), expires " << FormatUtc(times.expires) << " -> "
               << options.output << "\n";
   }
+}
+
+CommandResult RunSign(const ManifestOptions& options) {
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy,
+                          Hinted(LoadPolicyFile(options.policy_file), "Fix the policy file first (`pinion lint`)."));
+  PINION_ASSIGN_OR_RETURN(SignTimes sign_times, ReadSignTimes(options));
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot signed_policy, ApplyKillSwitch(options, policy, sign_times));
+  ManifestTimes times{sign_times.issued_at, sign_times.issued_at + sign_times.expires_in};
+  PINION_ASSIGN_OR_RETURN(std::string payload, ManifestPayloadJson(*signed_policy, times));
+  PINION_ASSIGN_OR_RETURN(DsseEnvelope envelope, SignPayload(options, payload));
+  std::string text = SerializeDsseEnvelope(envelope) + "\n";
+  if (!options.output.empty()) {
+    // Atomic: a full disk or a missing directory leaves no partial manifest behind.
+    if (Status written = WriteFileAtomically(options.output, text); !written.ok()) {
+      return CliFailure(written.error(),
+                        "No manifest was written: check that the -o directory exists, is writable and has space.")
+          .WithExitCode(kExitOutput);
+    }
+  }
+  PrintSigned(options, *signed_policy, times, envelope, text);
   return kExitOk;
 }
 
@@ -226,63 +236,68 @@ void PrintManifest(const Manifest& manifest) {
   }
 }
 
-int RunVerify(const ManifestOptions& options) {
-  auto text = ReadText(options.manifest_file, kMaxEnvelopeBytes + 1);
-  if (!text) {
-    return Fail(text.error(), "", options.json);
-  }
+CliResult<std::vector<TrustedKey>> ReadTrustedKeys(const std::vector<std::string>& files) {
   std::vector<TrustedKey> trusted;
-  for (const std::string& file : options.trust) {
+  for (const std::string& file : files) {
     auto pem = ReadText(file, 64 * 1024);
     auto key = pem ? TrustedKeyFromPem(*pem) : Result<TrustedKey>(pem.error());
     if (!key) {
-      return Fail(std::move(key).error().WithSource(file), "--trust takes a public key made by `pinion manifest keygen`.", options.json);
+      return CliFailure(std::move(key).error().WithSource(file),
+                        "--trust takes a public key made by `pinion manifest keygen`.");
     }
     trusted.push_back(std::move(*key));
   }
+  return trusted;
+}
+
+// ReadAcceptance: the rules a client applies, from --at, --active-version,
+// --max-skew and --max-kill-switch.
+CliResult<ManifestAcceptance> ReadAcceptance(const ManifestOptions& options) {
   auto at = TimeOption(options.at, "--at");
   auto skew = ParseDuration(options.max_skew);
   auto max_kill = ParseDuration(options.max_kill_switch);
-  if (!at || !skew || !max_kill) {
-    return Fail(!at ? at.error() : !skew ? skew.error() : max_kill.error(), "", options.json);
-  }
-  ManifestAcceptance rules{.now = *at,
-                           .active_version = options.active_version,
-                           .max_clock_skew = *skew,
-                           .max_kill_switch = *max_kill};
-  auto verified = VerifyManifest(*text, trusted, rules, options.manifest_file);
-  if (options.json) {
-    nlohmann::json out = {{"accepted", verified.ok()}, {"at", FormatUtc(*at)}};
+  if (!at || !skew || !max_kill) return !at ? at.error() : !skew ? skew.error() : max_kill.error();
+  return ManifestAcceptance{.now = *at,
+                            .active_version = options.active_version,
+                            .max_clock_skew = *skew,
+                            .max_kill_switch = *max_kill};
+}
+
+// PrintVerified prints what a client would do; a refusal is exit 1, as a pin failure.
+int PrintVerified(const Result<VerifiedManifest>& verified, TimePoint at, bool json) {
+  constexpr std::string_view kRefusedHint = "A client would keep its active policy and record this.";
+  if (json) {
+    nlohmann::json out = {{"accepted", verified.ok()}, {"at", FormatUtc(at)}};
     if (verified) {
       out["keyid"] = verified->keyid;
       out["manifest"] = ManifestJson(verified->manifest);
     } else {
       out["error"] = ErrorJson(verified.error());
-      out["error"]["hint"] = "A client would keep its active policy and record this.";
+      out["error"]["hint"] = kRefusedHint;
       out["error"]["exit_code"] = kExitPinFailure;
     }
     std::cout << out.dump(2) << "\n";
-    return verified ? kExitOk : kExitPinFailure;
-  }
-  if (!verified) {
+  } else if (!verified) {
     std::cout << Style("REFUSED", Tone::kBad) << " " << verified.error().ToString() << "\n"
-              << "  A client would keep its active policy and record this.\n";
-    return kExitPinFailure;
+              << "  " << kRefusedHint << "\n";
+  } else {
+    std::cout << Style("VALID", Tone::kGood) << " signed by " << verified->keyid << "\n";
+    PrintManifest(verified->manifest);
   }
-  std::cout << Style("VALID", Tone::kGood) << " signed by " << verified->keyid << "\n";
-  PrintManifest(verified->manifest);
-  return kExitOk;
+  return verified ? kExitOk : kExitPinFailure;
 }
 
-int RunShow(const ManifestOptions& options) {
-  auto text = ReadText(options.manifest_file, kMaxEnvelopeBytes + 1);
-  if (!text) {
-    return Fail(text.error(), "", options.json);
-  }
-  auto envelope = ParseDsseEnvelope(*text);
-  if (!envelope) {
-    return Fail(std::move(envelope).error().WithSource(options.manifest_file), "", options.json);
-  }
+CommandResult RunVerify(const ManifestOptions& options) {
+  PINION_ASSIGN_OR_RETURN(std::string text, ReadText(options.manifest_file, kMaxEnvelopeBytes + 1));
+  PINION_ASSIGN_OR_RETURN(std::vector<TrustedKey> trusted, ReadTrustedKeys(options.trust));
+  PINION_ASSIGN_OR_RETURN(ManifestAcceptance rules, ReadAcceptance(options));
+  return PrintVerified(VerifyManifest(text, trusted, rules, options.manifest_file), rules.now, options.json);
+}
+
+CommandResult RunShow(const ManifestOptions& options) {
+  PINION_ASSIGN_OR_RETURN(std::string text, ReadText(options.manifest_file, kMaxEnvelopeBytes + 1));
+  auto envelope = ParseDsseEnvelope(text);
+  if (!envelope) return std::move(envelope).error().WithSource(options.manifest_file);
   std::string_view payload(reinterpret_cast<const char*>(envelope->payload.data()), envelope->payload.size());
   auto manifest = ParseManifestPayload(payload, options.manifest_file);
   nlohmann::json keyids = nlohmann::json::array();
@@ -300,9 +315,7 @@ int RunShow(const ManifestOptions& options) {
   std::cout << Style("NOT VERIFIED", Tone::kWarn) << " (use `pinion manifest verify --trust KEY`)\n"
             << "  payload type " << envelope->payload_type << "\n";
   for (const auto& keyid : keyids) std::cout << "  signature keyid " << keyid.get<std::string>() << "\n";
-  if (!manifest) {
-    return Fail(manifest.error(), "", options.json);
-  }
+  if (!manifest) return std::move(manifest).error();
   PrintManifest(*manifest);
   return kExitOk;
 }
@@ -363,7 +376,7 @@ CommandRunner AttachManifest(CLI::App& app) {
   show->add_option("manifest", options->manifest_file, "The manifest (DSSE JSON)")->required();
   show->add_flag("--json", options->json, "Print JSON: {verified: false, payload_type, signature_keyids, manifest}");
   show->callback([options, chosen] { *chosen = [options] { return RunShow(*options); }; });
-  return [chosen] { return *chosen ? (*chosen)() : kExitUsage; };
+  return [chosen] { return *chosen ? (*chosen)() : CommandResult(kExitUsage); };
 }
 
 }  // namespace pinion::cli

@@ -28,46 +28,52 @@ Result<std::vector<PinSource>> ReadInput(const std::string& file) {
   return ReadPinSources({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, "<stdin>");
 }
 
-int Run(const PinOptions& options) {
+CliResult<std::vector<PinSource>> ReadInputs(const std::vector<std::string>& files) {
+  std::vector<PinSource> sources;
+  for (const std::string& file : files) {
+    PINION_ASSIGN_OR_RETURN(auto read,
+                            Hinted(ReadInput(file), "Give PEM or DER certificates, public keys, private keys or CSRs."));
+    std::move(read.begin(), read.end(), std::back_inserter(sources));
+  }
+  return sources;
+}
+
+void PrintJson(const std::vector<PinSource>& sources, HashAlgorithm algorithm) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PinSource& source : sources) {
+    nlohmann::json item = {{"origin", source.origin},
+                           {"kind", PinSourceKindName(source.kind)},
+                           {"key_type", source.key_type},
+                           {"subject", source.subject},
+                           {"spki_pin", source.SpkiPin(algorithm).ToString()}};
+    if (auto certificate_pin = source.CertificatePin(algorithm)) {
+      item["certificate_pin"] = certificate_pin->ToString();
+      item["certificate_fingerprint"] = certificate_pin->Hex(':');
+      if (auto info = DescribeCertificate(source.certificate_der)) {
+        item["issuer"] = info->issuer;
+        item["not_before"] = FormatUtc(info->not_before);
+        item["not_after"] = FormatUtc(info->not_after);
+      }
+    }
+    out.push_back(item);
+  }
+  std::cout << out.dump(2) << "\n";
+}
+
+CommandResult Run(const PinOptions& options) {
   std::string format = options.json ? "json" : options.format;
   HashAlgorithm algorithm = options.algorithm == "sha384"   ? HashAlgorithm::kSha384
                             : options.algorithm == "sha512" ? HashAlgorithm::kSha512
                                                             : HashAlgorithm::kSha256;
   if (algorithm != HashAlgorithm::kSha256 && format != "text" && format != "json" &&
       format != "okhttp" && format != "base64") {
-    return Fail(Error(ErrorCode::kInvalidArgument, "--format " + format + " only expresses SHA-256 pins")
-                    .WithField("--algorithm"),
-                "Use --algorithm sha256 with this --format, or --format text, json, okhttp or base64.", options.json);
+    return CliFailure(Error(ErrorCode::kInvalidArgument, "--format " + format + " only expresses SHA-256 pins")
+                          .WithField("--algorithm"),
+                      "Use --algorithm sha256 with this --format, or --format text, json, okhttp or base64.");
   }
-  std::vector<PinSource> sources;
-  for (const std::string& file : options.files) {
-    auto read = ReadInput(file);
-    if (!read) {
-      return Fail(read.error(), "Give PEM or DER certificates, public keys, private keys or CSRs.", options.json);
-    }
-    std::move(read->begin(), read->end(), std::back_inserter(sources));
-  }
-
+  PINION_ASSIGN_OR_RETURN(std::vector<PinSource> sources, ReadInputs(options.files));
   if (format == "json") {
-    nlohmann::json out = nlohmann::json::array();
-    for (const PinSource& source : sources) {
-      nlohmann::json item = {{"origin", source.origin},
-                             {"kind", PinSourceKindName(source.kind)},
-                             {"key_type", source.key_type},
-                             {"subject", source.subject},
-                             {"spki_pin", source.SpkiPin(algorithm).ToString()}};
-      if (auto certificate_pin = source.CertificatePin(algorithm)) {
-        item["certificate_pin"] = certificate_pin->ToString();
-        item["certificate_fingerprint"] = certificate_pin->Hex(':');
-        if (auto info = DescribeCertificate(source.certificate_der)) {
-          item["issuer"] = info->issuer;
-          item["not_before"] = FormatUtc(info->not_before);
-          item["not_after"] = FormatUtc(info->not_after);
-        }
-      }
-      out.push_back(item);
-    }
-    std::cout << out.dump(2) << "\n";
+    PrintJson(sources, algorithm);
     return kExitOk;
   }
   if (format == "curl") {

@@ -31,132 +31,154 @@ struct RotateOptions {
   bool json = false;
 };
 
-int RunPlan(const RotateOptions& options) {
-  const bool json = options.json;
+CliResult<tooling::RotationOptions> ReadRotationOptions(const RotateOptions& options) {
   tooling::RotationOptions rotation;
-  if (!options.expires_in.empty()) {
-    auto duration = ParseDuration(options.expires_in);
-    if (!duration || *duration < std::chrono::days(1)) {
-      return Fail(duration ? Error(ErrorCode::kInvalidArgument, "--expires-in must be at least a day") : duration.error(),
-                  "--expires-in takes a duration such as 365d.", json, kExitUsage);
-    }
-    rotation.expiry_extension = std::chrono::floor<std::chrono::days>(*duration);
+  if (options.expires_in.empty()) return rotation;
+  auto duration = ParseDuration(options.expires_in);
+  if (!duration || *duration < std::chrono::days(1)) {
+    return CliFailure(duration ? Error(ErrorCode::kInvalidArgument, "--expires-in must be at least a day")
+                               : duration.error(),
+                      "--expires-in takes a duration such as 365d.");
   }
+  rotation.expiry_extension = std::chrono::floor<std::chrono::days>(*duration);
+  return rotation;
+}
+
+void PrintPlan(const RotateOptions& options, const tooling::RotationPlan& plan, const std::string& next) {
+  if (options.json) {
+    nlohmann::json added = nlohmann::json::array();
+    for (const Pin& pin : plan.added) added.push_back(pin.ToString());
+    nlohmann::json out = {{"version", plan.next_policy->version()}, {"added_pins", added},
+                          {"checklist", plan.checklist}, {"policy", next}};
+    out["expires"] = plan.next_expires ? nlohmann::json(FormatUtc(*plan.next_expires)) : nlohmann::json();
+    out["previous_expires"] =
+        plan.previous_expires ? nlohmann::json(FormatUtc(*plan.previous_expires)) : nlohmann::json();
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::ostream& checklist = options.output.empty() ? std::cerr : std::cout;
+  if (options.output.empty()) std::cout << next;
+  checklist << Style("Rotation checklist for " + options.host + " (policy version " +
+                         std::to_string(plan.next_policy->version()) + "):", Tone::kBold) << "\n";
+  for (std::size_t i = 0; i < plan.checklist.size(); ++i) checklist << "  " << i + 1 << ". " << plan.checklist[i] << "\n";
+}
+
+CommandResult RunPlan(const RotateOptions& options) {
+  PINION_ASSIGN_OR_RETURN(tooling::RotationOptions rotation, ReadRotationOptions(options));
   std::filesystem::path path = options.policy_file;
-  auto bytes = ReadFileBounded(path, kMaxPolicyBytes);
-  if (!bytes) return Fail(bytes.error(), "--policy takes the current policy file.", json, kExitUsage);
-  std::string text(bytes->begin(), bytes->end());
-  auto policy = LoadPolicyFile(path);
-  if (!policy) return Fail(policy.error(), "Fix the policy file first (`pinion lint`).", json, kExitUsage);
-  auto keys = LoadKeyFiles(options.next_keys);
-  if (!keys) {
-    return Fail(keys.error(), "--next-key takes the next key (private or public) or its certificate or CSR.", json,
-                kExitUsage);
-  }
-  auto plan = tooling::PlanRotation(**policy, options.host, *keys, SystemClock::Instance().Now(), rotation);
-  if (!plan) return Fail(plan.error(), "", json, kExitUsage);
+  PINION_ASSIGN_OR_RETURN(auto bytes,
+                          Hinted(ReadFileBounded(path, kMaxPolicyBytes), "--policy takes the current policy file."));
+  std::string text(bytes.begin(), bytes.end());
+  PINION_ASSIGN_OR_RETURN(PolicySnapshot policy,
+                          Hinted(LoadPolicyFile(path), "Fix the policy file first (`pinion lint`)."));
+  PINION_ASSIGN_OR_RETURN(
+      auto keys, Hinted(LoadKeyFiles(options.next_keys),
+                        "--next-key takes the next key (private or public) or its certificate or CSR."));
+  PINION_ASSIGN_OR_RETURN(auto plan,
+                          tooling::PlanRotation(*policy, options.host, keys, SystemClock::Instance().Now(), rotation));
   // The same format detection as LoadPolicyFile, so the text is edited as what it was read as.
   std::size_t first = text.find_first_not_of(" \t\r\n");
   bool is_json = path.extension() == ".json" ||
                  (path.extension() != ".toml" && first != std::string::npos && text[first] == '{');
   // Edited in place, not written again from the parsed policy: comments,
   // relative anchor paths, roles and layout stay as the owner wrote them.
-  auto next = tooling::ApplyRotationToText(text, is_json, *plan, {.base_directory = path.parent_path()});
-  if (!next) return Fail(next.error(), "Edit the policy by hand: add the pins below and raise the version.", json, kExitUsage);
+  PINION_ASSIGN_OR_RETURN(
+      std::string next,
+      Hinted(tooling::ApplyRotationToText(text, is_json, plan, {.base_directory = path.parent_path()}),
+             "Edit the policy by hand: add the pins below and raise the version."));
   if (!options.output.empty()) {
-    if (auto written = WriteFileAtomically(options.output, *next); !written) {
-      return Fail(written.error(), "Check the output path and the disk.", json, kExitOutput);
+    if (auto written = WriteFileAtomically(options.output, next); !written) {
+      return CliFailure(written.error(), "Check the output path and the disk.").WithExitCode(kExitOutput);
     }
   }
-  if (json) {
-    nlohmann::json added = nlohmann::json::array();
-    for (const Pin& pin : plan->added) added.push_back(pin.ToString());
-    nlohmann::json out = {{"version", plan->next_policy->version()}, {"added_pins", added},
-                          {"checklist", plan->checklist}, {"policy", *next}};
-    out["expires"] = plan->next_expires ? nlohmann::json(FormatUtc(*plan->next_expires)) : nlohmann::json();
-    out["previous_expires"] =
-        plan->previous_expires ? nlohmann::json(FormatUtc(*plan->previous_expires)) : nlohmann::json();
-    std::cout << out.dump(2) << "\n";
-    return kExitOk;
-  }
-  std::ostream& checklist = options.output.empty() ? std::cerr : std::cout;
-  if (options.output.empty()) std::cout << *next;
-  checklist << Style("Rotation checklist for " + options.host + " (policy version " +
-                         std::to_string(plan->next_policy->version()) + "):", Tone::kBold) << "\n";
-  for (std::size_t i = 0; i < plan->checklist.size(); ++i) checklist << "  " << i + 1 << ". " << plan->checklist[i] << "\n";
+  PrintPlan(options, plan, next);
   return kExitOk;
 }
 
-int RunCheck(const RotateOptions& options) {
-  const bool json = options.json;
-  auto chain = ReadCertificatesFromFile(options.chain_file);
-  if (!chain) return Fail(chain.error(), "--chain takes the new chain as PEM, leaf first.", json, kExitUsage);
-  std::string host = options.host;
-  if (host.empty()) {
-    auto leaf = DescribeCertificate(chain->front());
-    if (!leaf || leaf->dns_names.empty()) {
-      return Fail(Error(ErrorCode::kInvalidArgument, "the leaf names no DNS host"), "Give --host.", json, kExitUsage);
-    }
-    host = leaf->dns_names.front();
+// LoadFieldPolicies loads every policy version still in the field.
+CliResult<std::vector<tooling::FieldPolicy>> LoadFieldPolicies(const std::vector<std::string>& files) {
+  std::vector<tooling::FieldPolicy> policies;
+  for (const std::string& file : files) {
+    PINION_ASSIGN_OR_RETURN(PolicySnapshot policy,
+                            Hinted(LoadPolicyFile(file), "Every policy version still in the field must load."));
+    policies.push_back({file, std::move(policy)});
   }
-  TimePoint at = SystemClock::Instance().Now();
-  if (!options.at.empty()) {
-    auto parsed = ParseTimestamp(options.at);
-    if (!parsed) return Fail(parsed.error(), "--at takes YYYY-MM-DD or an RFC 3339 date-time.", json, kExitUsage);
-    at = *parsed;
-  }
-  auto trust = LoadTrustStore(options.ca_file);
-  if (!trust) return Fail(trust.error(), "--ca-file takes a PEM bundle of trusted roots.", json, kExitUsage);
+  return policies;
+}
+
+int CheckExitCode(const tooling::RotationCheck& check) {
+  return check.ValidationFailed() ? kExitTlsFailure : check.LockOuts() > 0 ? kExitPinFailure : kExitOk;
+}
+
+// Detail: the pin that accepted the chain, or why the chain did not validate.
+std::string Detail(const tooling::PolicyAcceptance& row) {
+  if (row.validation_error) return row.validation_error->ToString();
+  if (!row.matched_pin) return "";
+  const PinEntry& pin = *row.matched_pin;
+  return pin.pin.ToString() + (pin.label.empty() ? "" : " (" + pin.label + ")");
+}
+
+void PrintCheckJson(const tooling::RotationCheck& check) {
   nlohmann::json rows = nlohmann::json::array();
-  int lockouts = 0;
-  bool validation_failed = false;
-  for (const std::string& file : options.policies) {
-    auto policy = LoadPolicyFile(file);
-    if (!policy) return Fail(policy.error(), "Every policy version still in the field must load.", json, kExitUsage);
-    PolicyStore store(*policy);
-    auto enforcer = openssl::Enforcer::Create(store);
-    if (!enforcer) return Fail(enforcer.error(), "", json);
-    openssl::ChainCheck check = (*enforcer)->CheckChain(*chain, host, 443, at, trust->get());
-    nlohmann::json row = {{"policy", file}, {"version", (*policy)->version()}};
-    if (!check.validation) {
-      validation_failed = true;
-      row["outcome"] = "validation_error";
-      row["detail"] = check.validation.error().ToString();
-    } else {
-      const Verdict& verdict = *check.verdict;
-      row["outcome"] = verdict.allowed() ? "accepts" : "locks_out";
-      row["reason"] = VerdictReasonName(verdict.reason);
-      const PinEntry* pin = verdict.matched_pin();
-      row["detail"] = pin != nullptr ? pin->pin.ToString() + (pin->label.empty() ? "" : " (" + pin->label + ")") : "";
-      if (!verdict.allowed()) ++lockouts;
-    }
-    rows.push_back(row);
+  for (const tooling::PolicyAcceptance& row : check.policies) {
+    nlohmann::json item = {{"policy", row.name},
+                           {"version", row.version},
+                           {"outcome", tooling::ChainAcceptanceName(row.acceptance)},
+                           {"detail", Detail(row)}};
+    if (row.reason) item["reason"] = VerdictReasonName(*row.reason);
+    rows.push_back(item);
   }
-  int code = validation_failed ? kExitTlsFailure : lockouts > 0 ? kExitPinFailure : kExitOk;
-  if (options.json) {
-    std::cout << nlohmann::json{{"host", host}, {"at", FormatUtc(at)}, {"policies", rows}, {"lockouts", lockouts},
-                                {"exit_code", code}}.dump(2) << "\n";
-    return code;
-  }
-  std::cout << "New chain for " << host << " at " << FormatUtc(at) << ":\n";
-  for (const auto& row : rows) {
-    std::string outcome = row["outcome"];
-    Tone tone = outcome == "accepts" ? Tone::kGood : Tone::kBad;
-    std::cout << "  " << Style(outcome == "accepts" ? "accepts  " : outcome == "locks_out" ? "LOCKS OUT" : "INVALID  ", tone)
-              << "  v" << row["version"].get<std::uint64_t>() << "  " << row["policy"].get<std::string>();
-    if (row.contains("reason")) std::cout << "  " << row["reason"].get<std::string>();
-    std::string detail = row["detail"];
-    if (!detail.empty()) std::cout << "  " << detail;
+  std::cout << nlohmann::json{{"host", check.host}, {"at", FormatUtc(check.at)}, {"policies", rows},
+                              {"lockouts", check.LockOuts()}, {"exit_code", CheckExitCode(check)}}
+                   .dump(2)
+            << "\n";
+}
+
+void PrintCheckText(const tooling::RotationCheck& check) {
+  std::cout << "New chain for " << check.host << " at " << FormatUtc(check.at) << ":\n";
+  for (const tooling::PolicyAcceptance& row : check.policies) {
+    bool accepts = row.acceptance == tooling::ChainAcceptance::kAccepts;
+    std::cout << "  "
+              << Style(accepts                                                    ? "accepts  "
+                       : row.acceptance == tooling::ChainAcceptance::kLocksOut ? "LOCKS OUT"
+                                                                                 : "INVALID  ",
+                       accepts ? Tone::kGood : Tone::kBad)
+              << "  v" << row.version << "  " << row.name;
+    if (row.reason) std::cout << "  " << VerdictReasonName(*row.reason);
+    if (std::string detail = Detail(row); !detail.empty()) std::cout << "  " << detail;
     std::cout << "\n";
   }
-  if (validation_failed) {
-    std::cout << "The chain does not validate for " << host << " at that time: fix it before any pin matters.\n";
-  } else if (lockouts > 0) {
-    std::cout << lockouts << " policy version(s) would lock their users out: ship the next key's pin first.\n";
+  if (check.ValidationFailed()) {
+    std::cout << "The chain does not validate for " << check.host << " at that time: fix it before any pin matters.\n";
+  } else if (check.LockOuts() > 0) {
+    std::cout << check.LockOuts() << " policy version(s) would lock their users out: ship the next key's pin first.\n";
   } else {
     std::cout << "Every policy version accepts the new chain.\n";
   }
-  return code;
+}
+
+CommandResult RunCheck(const RotateOptions& options) {
+  PINION_ASSIGN_OR_RETURN(auto chain, Hinted(ReadCertificatesFromFile(options.chain_file),
+                                             "--chain takes the new chain as PEM, leaf first."));
+  std::string host = options.host;
+  if (host.empty()) {
+    PINION_ASSIGN_OR_RETURN(host, Hinted(tooling::LeafHostName(chain), "Give --host."));
+  }
+  TimePoint at = SystemClock::Instance().Now();
+  if (!options.at.empty()) {
+    PINION_ASSIGN_OR_RETURN(at, Hinted(ParseTimestamp(options.at), "--at takes YYYY-MM-DD or an RFC 3339 date-time."));
+  }
+  PINION_ASSIGN_OR_RETURN(auto trust, Hinted(LoadTrustStore(options.ca_file),
+                                             "--ca-file takes a PEM bundle of trusted roots.", kExitUsage));
+  PINION_ASSIGN_OR_RETURN(auto policies, LoadFieldPolicies(options.policies));
+  PINION_ASSIGN_OR_RETURN(tooling::RotationCheck check,
+                          tooling::CheckRotation(chain, policies, {.host = host, .at = at, .trust = trust.get()}));
+  if (options.json) {
+    PrintCheckJson(check);
+  } else {
+    PrintCheckText(check);
+  }
+  return CheckExitCode(check);
 }
 
 }  // namespace
@@ -186,7 +208,7 @@ CommandRunner AttachRotate(CLI::App& app) {
   check->add_option("policies", options->policies, "Every policy version still in the field")->required();
   check->add_flag("--json", options->json, "Print JSON");
   check->callback([options, chosen] { *chosen = [options] { return RunCheck(*options); }; });
-  return [chosen] { return *chosen ? (*chosen)() : kExitUsage; };
+  return [chosen] { return *chosen ? (*chosen)() : CommandResult(kExitUsage); };
 }
 
 }  // namespace pinion::cli

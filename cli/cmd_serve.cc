@@ -24,99 +24,139 @@ struct ServeOptions {
   bool json = false;
 };
 
-int RunServe(const ServeOptions& options, const CLI::App& app) {
+// ConfigFromFlags is the configuration the flags give (durations converted).
+CliResult<collector::CollectorConfig> ConfigFromFlags(const ServeOptions& options) {
   collector::CollectorConfig config = options.config;
-  if (!options.config_file.empty()) {
-    if (std::error_code ignored; !std::filesystem::is_regular_file(options.config_file, ignored)) {
-      // Said as what it is (the loader would call it a syntax error).
-      return Fail(Error(ErrorCode::kIo, "no such file").WithSource(options.config_file).WithField("--config"),
-                  "Give --config the path of a TOML file (keys are listed in docs/COLLECTOR.md).", options.json,
-                  kExitUsage);
+  if (!options.retain.empty()) {
+    auto retain = ParseDuration(options.retain);
+    if (!retain || retain->count() <= 0) {
+      return CliFailure(retain ? Error(ErrorCode::kInvalidArgument, "--retain must be longer than 0s") : retain.error(),
+                        "Give --retain as a duration like 90d.");
     }
-    auto loaded = collector::LoadCollectorConfig(options.config_file);
-    if (!loaded) {
-      return Fail(loaded.error(), "Fix the config file (keys are listed in docs/COLLECTOR.md).", options.json,
-                  kExitUsage);
-    }
-    // Flags given on the command line win over the file.
-    collector::CollectorConfig merged = *loaded;
-    if (app.count("--listen") > 0) merged.listen = config.listen;
-    if (app.count("--port") > 0) merged.port = config.port;
-    if (app.count("--db") > 0) merged.database = config.database;
-    if (app.count("--manifests") > 0) merged.manifests = config.manifests;
-    if (app.count("--policy") > 0) merged.policy = config.policy;
-    if (app.count("--tls-cert") > 0) merged.tls_certificate = config.tls_certificate;
-    if (app.count("--tls-key") > 0) merged.tls_key = config.tls_key;
-    if (app.count("--max-body") > 0) merged.max_body = config.max_body;
-    if (app.count("--client-rate") > 0) merged.client_rate = config.client_rate;
-    if (app.count("--client-burst") > 0) merged.client_burst = config.client_burst;
-    if (app.count("--threads") > 0) merged.threads = config.threads;
-    if (app.count("--read-timeout") > 0) merged.read_timeout = config.read_timeout;
-    if (app.count("--manifest-max-age") > 0) merged.manifest_max_age = config.manifest_max_age;
-    if (app.count("--max-waiting") > 0) merged.max_waiting = config.max_waiting;
-    if (app.count("--max-db-bytes") > 0) merged.max_db_bytes = config.max_db_bytes;
-    if (app.count("--retain") > 0) merged.retain = config.retain;
-    if (app.count("--read-token-file") > 0) merged.read_token_file = config.read_token_file;
-    config = merged;
+    config.retain = *retain;
   }
+  config.read_timeout = std::chrono::seconds(static_cast<std::int64_t>(options.read_timeout));
+  config.manifest_max_age = std::chrono::seconds(static_cast<std::int64_t>(options.manifest_max_age));
+  return config;
+}
 
-  // SIGINT/SIGTERM end the service cleanly: blocked here (inherited by every
-  // thread), then taken by one waiting thread.
+// MergeConfigFile reads --config; the flags given on the command line win over it.
+CliResult<collector::CollectorConfig> MergeConfigFile(const ServeOptions& options, const CLI::App& app,
+                                                      const collector::CollectorConfig& flags) {
+  if (std::error_code ignored; !std::filesystem::is_regular_file(options.config_file, ignored)) {
+    // Said as what it is (the loader would call it a syntax error).
+    return CliFailure(Error(ErrorCode::kIo, "no such file").WithSource(options.config_file).WithField("--config"),
+                      "Give --config the path of a TOML file (keys are listed in docs/COLLECTOR.md).");
+  }
+  PINION_ASSIGN_OR_RETURN(collector::CollectorConfig merged,
+                          Hinted(collector::LoadCollectorConfig(options.config_file),
+                                 "Fix the config file (keys are listed in docs/COLLECTOR.md).", kExitUsage));
+  auto given = [&](const char* flag) { return app.count(flag) > 0; };
+  if (given("--listen")) merged.listen = flags.listen;
+  if (given("--port")) merged.port = flags.port;
+  if (given("--db")) merged.database = flags.database;
+  if (given("--manifests")) merged.manifests = flags.manifests;
+  if (given("--policy")) merged.policy = flags.policy;
+  if (given("--tls-cert")) merged.tls_certificate = flags.tls_certificate;
+  if (given("--tls-key")) merged.tls_key = flags.tls_key;
+  if (given("--max-body")) merged.max_body = flags.max_body;
+  if (given("--client-rate")) merged.client_rate = flags.client_rate;
+  if (given("--client-burst")) merged.client_burst = flags.client_burst;
+  if (given("--threads")) merged.threads = flags.threads;
+  if (given("--read-timeout")) merged.read_timeout = flags.read_timeout;
+  if (given("--manifest-max-age")) merged.manifest_max_age = flags.manifest_max_age;
+  if (given("--max-waiting")) merged.max_waiting = flags.max_waiting;
+  if (given("--max-db-bytes")) merged.max_db_bytes = flags.max_db_bytes;
+  if (given("--retain")) merged.retain = flags.retain;
+  if (given("--read-token-file")) merged.read_token_file = flags.read_token_file;
+  return merged;
+}
+
+// BlockStopSignals blocks SIGINT and SIGTERM in this thread and every thread
+// started after it, so that one waiting thread takes them (sigwait) and ends
+// the service cleanly.
+sigset_t BlockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  // Report batches are allocated on the I/O thread and freed on the writer:
-  // with glibc's default 128 KiB trim threshold that hands memory back to the
-  // kernel (madvise, TLB shootdowns on both cores, page faults) on nearly
-  // every commit — about a sixth of ingestion throughput. Keep it.
+// KeepFreedMemory: report batches are allocated on the I/O thread and freed
+// on the writer: with glibc's default 128 KiB trim threshold that hands
+// memory back to the kernel (madvise, TLB shootdowns on both cores, page
+// faults) on nearly every commit — about a sixth of ingestion throughput.
+void KeepFreedMemory() {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
 
+// StartCollector creates the service and binds its port: a database that
+// cannot be opened and a port that cannot be bound are exit 3, any other
+// refusal a configuration error (2).
+CliResult<std::unique_ptr<collector::Collector>> StartCollector(const collector::CollectorConfig& config,
+                                                               int* port) {
   auto service = collector::Collector::Create(config);
   if (!service) {
     bool database = service.error().code() == ErrorCode::kDatabase;
-    return Fail(service.error(),
-                database ? "Check --db (a SQLite path or a postgresql:// URI) and that the database is reachable."
-                         : "Check the options given.",
-                options.json, database ? kExitTlsFailure : kExitUsage);
+    return CliFailure(service.error(),
+                      database ? "Check --db (a SQLite path or a postgresql:// URI) and that the database is reachable."
+                               : "Check the options given.")
+        .WithExitCode(database ? kExitTlsFailure : kExitUsage);
   }
-  auto port = (*service)->Bind();
-  if (!port) {
-    return Fail(port.error(), "Choose another --port or --listen address.", options.json, kExitTlsFailure);
-  }
-  std::string scheme = config.tls_certificate.empty() ? "http" : "https";
+  PINION_ASSIGN_OR_RETURN(*port, Hinted((*service)->Bind(), "Choose another --port or --listen address.",
+                                        kExitTlsFailure));
+  return std::move(*service);
+}
+
+// Announce writes the port file and the start-up line.
+CliStatus Announce(const ServeOptions& options, const collector::CollectorConfig& config,
+                   const collector::Collector& service, int port) {
   if (!options.port_file.empty()) {
-    if (Status written = WriteFileAtomically(options.port_file, std::to_string(*port) + "\n"); !written.ok()) {
-      return Fail(written.error(), "Choose a writable --port-file.", options.json, kExitOutput);
+    if (Status written = WriteFileAtomically(options.port_file, std::to_string(port) + "\n"); !written.ok()) {
+      return CliFailure(written.error(), "Choose a writable --port-file.").WithExitCode(kExitOutput);
     }
   }
-  if ((*service)->reads_disabled()) {
+  if (service.reads_disabled()) {
     std::cerr << "pinion serve: listening on " << config.listen
               << " without --read-token-file: reports are accepted, but GET /v1/reports, /v1/summary and the "
                  "dashboard answer 403 (give --read-token-file to read them remotely)"
               << std::endl;
   }
+  std::string scheme = config.tls_certificate.empty() ? "http" : "https";
   if (options.json) {
-    nlohmann::json line = {{"listening", scheme + "://" + config.listen + ":" + std::to_string(*port)},
-                           {"port", *port},
-                           {"database", (*service)->database_kind()},
-                           {"schema_version", (*service)->schema_version()}};
+    nlohmann::json line = {{"listening", scheme + "://" + config.listen + ":" + std::to_string(port)},
+                           {"port", port},
+                           {"database", service.database_kind()},
+                           {"schema_version", service.schema_version()}};
     std::cout << line.dump() << std::endl;
   } else {
-    std::cout << "pinion collector listening on " << scheme << "://" << config.listen << ":" << *port
-              << " (schema v" << (*service)->schema_version() << ")" << std::endl;
+    std::cout << "pinion collector listening on " << scheme << "://" << config.listen << ":" << port
+              << " (schema v" << service.schema_version() << ")" << std::endl;
   }
+  return std::monostate();
+}
+
+CommandResult RunServe(const ServeOptions& options, const CLI::App& app) {
+  PINION_ASSIGN_OR_RETURN(collector::CollectorConfig config, ConfigFromFlags(options));
+  if (!options.config_file.empty()) {
+    PINION_ASSIGN_OR_RETURN(config, MergeConfigFile(options, app, config));
+  }
+  sigset_t signals = BlockStopSignals();
+  KeepFreedMemory();
+  int port = 0;
+  PINION_ASSIGN_OR_RETURN(std::unique_ptr<collector::Collector> service, StartCollector(config, &port));
+  PINION_TRY(Announce(options, config, *service, port));
   // Whoever waits for the start-up line (a supervisor, a script) would wait forever.
   if (!std::cout.good()) return kExitOutput;  // RunCli explains it (FinishOutput)
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);
-    (*service)->Stop();
+    service->Stop();
   });
-  (*service)->Listen();
+  service->Listen();
   // Listen also returns if the socket fails: make the stopper thread finish.
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
@@ -163,19 +203,7 @@ CommandRunner AttachServe(CLI::App& app) {
   app.add_flag("--json", options->json, "Print the start-up line as JSON (errors too: {\"error\": {...}})");
   app.footer("Exit codes: 0 stopped by SIGINT/SIGTERM, 2 configuration error, 3 database or listening error, "
              "4 the start-up line or --port-file could not be written.");
-  return [options, &app]() -> int {
-    if (!options->retain.empty()) {
-      auto retain = ParseDuration(options->retain);
-      if (!retain || retain->count() <= 0) {
-        return Fail(retain ? Error(ErrorCode::kInvalidArgument, "--retain must be longer than 0s") : retain.error(),
-                    "Give --retain as a duration like 90d.", options->json, kExitUsage);
-      }
-      options->config.retain = *retain;
-    }
-    options->config.read_timeout = std::chrono::seconds(static_cast<std::int64_t>(options->read_timeout));
-    options->config.manifest_max_age = std::chrono::seconds(static_cast<std::int64_t>(options->manifest_max_age));
-    return RunServe(*options, app);
-  };
+  return [options, &app] { return RunServe(*options, app); };
 }
 
 }  // namespace pinion::cli

@@ -39,6 +39,20 @@ void OneValuePerFlag(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) OneValuePerFlag(*sub);
 }
 
+// JsonAsked: the command that ran was given --json (or lint's --sarif), so
+// its failure is JSON on standard output too. Only the flags CLI11 parsed
+// count, in the chosen command and its chosen subcommands.
+bool JsonAsked(const CLI::App& app) {
+  for (const char* flag : {"--json", "--sarif"}) {
+    const CLI::Option* option = app.get_option_no_throw(flag);
+    if (option != nullptr && option->count() > 0) return true;
+  }
+  for (const CLI::App* sub : app.get_subcommands()) {
+    if (JsonAsked(*sub)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void BuildCli(CLI::App& app, CommandRunner& chosen) {
@@ -74,14 +88,14 @@ int RunCli(int argc, char** argv) {
     bool json = false;
     for (int i = 1; i < argc; ++i) json = json || std::string_view(argv[i]) == "--json";
     if (json) {
-      return FinishOutput(
-          Fail(Error(ErrorCode::kInvalidArgument, e.what()), "Run 'pinion COMMAND --help' for the options.", true,
-               kExitUsage));
+      CliFailure failure(Error(ErrorCode::kInvalidArgument, e.what()), "Run 'pinion COMMAND --help' for the options.");
+      return FinishOutput(ReportFailure(failure, true));
     }
     app.exit(e);
     return kExitUsage;
   }
-  int exit_code = chosen ? chosen() : kExitUsage;
+  CommandResult result = chosen ? chosen() : CommandResult(kExitUsage);
+  int exit_code = result.ok() ? *result : ReportFailure(result.error(), JsonAsked(app));
   return FinishOutput(exit_code);
 }
 

@@ -10,6 +10,8 @@
 #include <span>
 #include <string_view>
 
+#include "failure.h"
+
 namespace pinion::cli {
 
 // Exit codes (docs/CLI.md): a public contract.
@@ -21,8 +23,10 @@ enum ExitCode : int {
   kExitOutput = 4,       // the output could not be written (disk full, closed pipe)
 };
 
-// A command registers its options on `app` and returns what runs it.
-using CommandRunner = std::function<int()>;
+// A command registers its options on `app` and returns what runs it. The
+// runner prints its result and returns its exit code, or returns its failure
+// unprinted: RunCli reports every failure the same way (failure.h).
+using CommandRunner = std::function<CommandResult()>;
 struct Command {
   std::string_view name;
   std::string_view summary;
@@ -52,7 +56,9 @@ int FinishOutput(int exit_code);
 // option takes one value per occurrence (repeat the flag for more).
 void BuildCli(CLI::App& app, CommandRunner& chosen);
 
-// RunCli parses argv and runs the chosen command; returns the exit code.
+// RunCli parses argv, runs the chosen command and reports its failure, if
+// any (ReportFailure: JSON when the command was given --json or --sarif);
+// returns the exit code.
 int RunCli(int argc, char** argv);
 
 }  // namespace pinion::cli

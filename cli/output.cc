@@ -31,11 +31,6 @@ std::string Style(std::string_view text, Tone tone) {
   return std::string(code) + std::string(text) + "\033[0m";
 }
 
-void PrintError(const Error& error, std::string_view hint) {
-  std::cerr << "pinion: " << error.ToString() << "\n";
-  if (!hint.empty()) std::cerr << "  " << hint << "\n";
-}
-
 Result<openssl::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file) {
   openssl::UniquePtr<X509_STORE> store(X509_STORE_new());
   if (ca_file.empty()) {
@@ -66,13 +61,19 @@ Result<std::vector<PinSource>> LoadKeyFiles(const std::vector<std::string>& file
   return keys;
 }
 
-std::optional<std::vector<PinSource>> ReadKeyFiles(const std::vector<std::string>& files, std::string_view hint) {
-  auto keys = LoadKeyFiles(files);
-  if (!keys) {
-    PrintError(keys.error(), hint);
-    return std::nullopt;
+CliResult<HostPort> ParseTarget(const std::string& target, const std::string& connect_to) {
+  PINION_ASSIGN_OR_RETURN(HostPort parsed,
+                          Hinted(ParseHostPort(target), "Write the target as HOST, HOST:PORT or [IPv6]:PORT."));
+  // A host no policy could name (e.g. "127.1") is refused before anything runs.
+  if (auto host = NormalizeHostName(parsed.host); !host) {
+    return CliFailure(host.error(),
+                      "Write the host as a DNS name or a canonical IP address (192.0.2.1, [2001:db8::1]).");
   }
-  return std::move(*keys);
+  if (auto dial = ResolveConnectTo(connect_to, parsed); !dial) {
+    return CliFailure(dial.error(),
+                      "Write --connect-to as ADDRESS, ADDRESS:PORT, [IPv6]:PORT or HOST:PORT:ADDRESS:PORT.");
+  }
+  return parsed;
 }
 
 nlohmann::json CertificateJson(const std::vector<std::uint8_t>& der, std::size_t index) {
@@ -143,45 +144,29 @@ nlohmann::json VerdictJson(const Verdict& verdict) {
 nlohmann::json ErrorJson(const Error& error) {
   auto or_null = [](const std::string& text) { return text.empty() ? nlohmann::json() : nlohmann::json(text); };
   auto position = [](std::uint32_t n) { return n == 0 ? nlohmann::json() : nlohmann::json(n); };
-  return {{"code", ErrorCodeName(error.code())}, {"message", error.message()},
-          {"field", or_null(error.field())},     {"file", or_null(error.source())},
-          {"line", position(error.line())},      {"column", position(error.column())}};
+  return {{"code", ErrorCodeName(error.code())},
+          {"category", ErrorCategoryName(CategoryOf(error.code()))},
+          {"message", error.message()},
+          {"field", or_null(error.field())},
+          {"file", or_null(error.source())},
+          {"line", position(error.line())},
+          {"column", position(error.column())}};
 }
 
-int ExitCodeFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kPinValidationFailed: return kExitPinFailure;
-    case ErrorCode::kTlsSetup:
-    case ErrorCode::kNetwork:
-    case ErrorCode::kTlsHandshake:
-    case ErrorCode::kChainValidation:
-    case ErrorCode::kHostnameMismatch: return kExitTlsFailure;
-    default: return kExitUsage;
+int ExitCodeFor(ErrorCategory category) {
+  switch (category) {
+    case ErrorCategory::kPin: return kExitPinFailure;
+    case ErrorCategory::kTls:
+    case ErrorCategory::kNetwork: return kExitTlsFailure;
+    case ErrorCategory::kUsage:
+    case ErrorCategory::kInput:
+    case ErrorCategory::kCrypto:
+    case ErrorCategory::kStorage: return kExitUsage;
   }
+  return kExitUsage;
 }
 
-int Fail(const Error& error, std::string_view hint, bool json) {
-  return Fail(error, hint, json, ExitCodeFor(error.code()));
-}
-
-int Fail(const Error& error, std::string_view hint, bool json, int exit_code) {
-  return FailWith(error, hint, json, exit_code, nlohmann::json::object());
-}
-
-int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details,
-             const nlohmann::json& beside) {
-  PrintError(error, json ? std::string_view() : hint);
-  if (json) {
-    nlohmann::json body = ErrorJson(error);
-    body["hint"] = hint.empty() ? nlohmann::json() : nlohmann::json(hint);
-    body["exit_code"] = exit_code;
-    for (const auto& item : details.items()) body[item.key()] = item.value();
-    nlohmann::json answer = beside;
-    answer["error"] = body;
-    std::cout << answer.dump(2) << "\n";
-  }
-  return exit_code;
-}
+int ExitCodeFor(ErrorCode code) { return ExitCodeFor(CategoryOf(code)); }
 
 void PrintChain(std::string_view title, const std::vector<std::vector<std::uint8_t>>& chain) {
   std::cout << Style(title, Tone::kBold) << " (" << chain.size() << " certificate"

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "failure.h"
 #include "pinion/tooling/host_port.h"
 #include "pinion/openssl/unique_ptr.h"
 #include "pinion/error.h"
@@ -27,25 +28,16 @@ namespace pinion::cli {
 enum class Tone { kGood, kBad, kWarn, kDim, kBold };
 std::string Style(std::string_view text, Tone tone);
 
-// PrintError writes "pinion: <error>" and a hint on what to do next to stderr.
-void PrintError(const Error& error, std::string_view hint = {});
-
-// ExitCodeFor maps an error to the documented exit code (commands.h), so the
-// same mistake exits the same way in every command: a pin mismatch is 1,
-// TLS/validation/network failures 3, everything else (usage, unreadable or
-// invalid input files) 2.
+// ExitCodeFor maps an error category to the documented exit code
+// (commands.h, docs/CLI.md), in this one place, so the same kind of mistake
+// exits the same way in every command: a pin failure is 1, TLS, validation
+// and network failures 3, everything else (usage, unreadable or invalid
+// input, storage, signatures) 2. A command overrides it only where the exit
+// code says more than the error: CliFailure::WithExitCode (e.g. 4 for an
+// output file that could not be written).
+int ExitCodeFor(ErrorCategory category);
+// ExitCodeFor(code) is ExitCodeFor(CategoryOf(code)).
 int ExitCodeFor(ErrorCode code);
-
-// Fail reports a command's failure and returns its exit code: on stderr as
-// PrintError does, or, with `json`, as {"error": ErrorJson + "hint"} on stdout
-// (and the one-line message on stderr), so `| jq` never sees plain text.
-int Fail(const Error& error, std::string_view hint, bool json);
-int Fail(const Error& error, std::string_view hint, bool json, int exit_code);
-// FailWith also merges `details` (e.g. {"reason": "connection_refused"}) into
-// the JSON error object, and puts `beside` (e.g. a refused export's changes)
-// next to it at the top level of the JSON answer.
-int FailWith(const Error& error, std::string_view hint, bool json, int exit_code, const nlohmann::json& details,
-             const nlohmann::json& beside = nlohmann::json::object());
 
 // Host and port parsing is shared with the scans (pinion/tooling/host_port.h).
 using tooling::FormatHostPort;
@@ -62,16 +54,18 @@ Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
 // LoadKeyFiles reads certificates, keys and CSRs from every file.
 Result<std::vector<PinSource>> LoadKeyFiles(const std::vector<std::string>& files);
-// ReadKeyFiles reads certificates, keys and CSRs from every file; on failure
-// it prints the error with `hint` and returns nullopt (the caller exits 2).
-std::optional<std::vector<PinSource>> ReadKeyFiles(const std::vector<std::string>& files, std::string_view hint);
+
+// ParseTarget reads the HOST[:PORT] a command connects to, with the hint each
+// mistake gets: a malformed target, a host no policy could name (e.g.
+// "127.1"), or a malformed --connect-to.
+CliResult<HostPort> ParseTarget(const std::string& target, const std::string& connect_to);
 
 // CertificateJson describes one DER certificate; `index` is its position.
 nlohmann::json CertificateJson(const std::vector<std::uint8_t>& der, std::size_t index);
 nlohmann::json ChainJson(const std::vector<std::vector<std::uint8_t>>& chain);
 nlohmann::json VerdictJson(const Verdict& verdict);
-// ErrorJson: {"code", "message", "field", "file", "line", "column"} (location
-// fields null when unknown).
+// ErrorJson: {"code", "category", "message", "field", "file", "line",
+// "column"} (location fields null when unknown).
 nlohmann::json ErrorJson(const Error& error);
 
 // PrintChain writes a human listing of a chain (subject, issuer, validity, key, pins).

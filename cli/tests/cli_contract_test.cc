@@ -419,6 +419,15 @@ struct Mistake {
   std::vector<std::string> command_lines;
 };
 
+// CategoryNameOf: the category name of the error code named `code_name`.
+std::string CategoryNameOf(const std::string& code_name) {
+  for (int i = 0; i < kErrorCodeCount; ++i) {
+    auto code = static_cast<ErrorCode>(i);
+    if (ErrorCodeName(code) == code_name) return std::string(ErrorCategoryName(CategoryOf(code)));
+  }
+  return "no code named " + code_name;
+}
+
 TEST_F(CliContractTest, JsonErrorsAndOneExitCodePerMistake) {
   std::string missing = File("does-not-exist.toml");
   std::string policy = File("policy.toml");
@@ -462,6 +471,7 @@ TEST_F(CliContractTest, JsonErrorsAndOneExitCodePerMistake) {
       EXPECT_TRUE(error["code"].is_string() && error["message"].is_string()) << line << "\n" << run.out;
       if (!mistake.error_code.empty()) {
         EXPECT_EQ(error["code"], mistake.error_code) << line << "\n" << run.out;
+        EXPECT_EQ(error["category"], CategoryNameOf(mistake.error_code)) << line << "\n" << run.out;
       }
       EXPECT_EQ(error.value("exit_code", -1), mistake.exit_code) << line << "\n" << run.out;
     }

@@ -1,6 +1,7 @@
 // `pinion import`: a lossy import is refused (exit 2, nothing written) unless
-// --allow-lossy, --json lists every change, errors go through Fail(). Drives
-// the real binary; binary plists are made with the real plistutil.
+// --allow-lossy, --json lists every change, errors are reported as every
+// command's are (ReportFailure). Drives the real binary; binary plists are
+// made with the real plistutil.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
