@@ -333,7 +333,7 @@ CliResult<Outcome> CheckHandshake(const CheckOptions& options, const HostPort& t
   Outcome outcome{.mode = "handshake", .target = target};
   openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_cert_store(ctx.get(), session.trust.release());
-  PINION_TRY(session.enforcer->InstallOn(ctx.get()));
+  PINION_TRY(session.enforcer->Install(ctx.get()));
   auto result = ConnectTls({.host = target.host,
                             .port = target.port,
                             .connect_to = options.connect_to,

@@ -186,24 +186,4 @@ void PrintChain(std::string_view title, const std::vector<std::vector<std::uint8
   }
 }
 
-Result<std::chrono::seconds> ParseDuration(std::string_view text) {
-  auto bad = [&] {
-    return Error(ErrorCode::kInvalidArgument,
-                 "'" + std::string(text) + "' is not a duration like 30d, 12h, 90m or 45s");
-  };
-  if (text.size() < 2 || text.size() > 12) return bad();
-  std::int64_t value = 0;
-  for (char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9') return bad();
-    value = value * 10 + (c - '0');
-  }
-  switch (text.back()) {
-    case 'd': return std::chrono::seconds(value * 86400);
-    case 'h': return std::chrono::seconds(value * 3600);
-    case 'm': return std::chrono::seconds(value * 60);
-    case 's': return std::chrono::seconds(value);
-    default: return bad();
-  }
-}
-
 }  // namespace pinion::cli

@@ -49,8 +49,6 @@ using tooling::ResolveConnectTo;
 // or the system default store when `ca_file` is empty.
 Result<openssl::UniquePtr<X509_STORE>> LoadTrustStore(const std::string& ca_file);
 
-// ParseDuration reads "30d", "12h", "90m" or "45s" (kInvalidArgument otherwise).
-Result<std::chrono::seconds> ParseDuration(std::string_view text);
 
 // LoadKeyFiles reads certificates, keys and CSRs from every file.
 Result<std::vector<PinSource>> LoadKeyFiles(const std::vector<std::string>& files);

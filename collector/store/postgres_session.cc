@@ -4,6 +4,7 @@
 #include <map>
 
 #include "store/sql_session.h"
+#include "pinion/hex.h"
 
 namespace pinion::collector {
 namespace {
@@ -13,16 +14,7 @@ constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7469)";
 constexpr pqxx::oid kByteaOid = 17;  // pg_type.oid of bytea
 
 // BYTEA's text input form ("\x" and hex digits), for a text-mode parameter.
-std::string ByteaHex(const std::string& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (unsigned char byte : bytes) {
-    out += kDigits[byte >> 4];
-    out += kDigits[byte & 0xF];
-  }
-  return out;
-}
+std::string ByteaHex(const std::string& bytes) { return "\\x" + HexEncode(bytes); }
 
 class PostgresSession final : public SqlSession {
  public:

@@ -61,10 +61,10 @@ TEST(EndToEndTest, ARogueCertificateIsReportedAndStoredByTheCollector) {
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_CAINFO, (dir.path() / "roots.pem").c_str());
   curl_easy_setopt(easy, CURLOPT_TIMEOUT, 10L);
-  ASSERT_TRUE((*pinning)->Attach(easy).ok());
+  ASSERT_TRUE((*pinning)->Install(easy).ok());
   CURLcode code = curl_easy_perform(easy);
-  auto verdict = (*pinning)->LastVerdict(easy);
-  (*pinning)->Detach(easy);
+  auto verdict = (*pinning)->VerdictOf(easy);
+  (*pinning)->Uninstall(easy);
   curl_easy_cleanup(easy);
   EXPECT_NE(code, CURLE_OK);
   ASSERT_NE(verdict, nullptr);

@@ -57,7 +57,7 @@ int main() {
   pinion::PolicyStore store;
   auto enforcer = pinion::openssl::Enforcer::Create(store);
   pinion::openssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_client_method()));
-  return enforcer && (*enforcer)->InstallOn(ctx.get()).ok() ? 0 : 1;
+  return enforcer && (*enforcer)->Install(ctx.get()).ok() ? 0 : 1;
 }
 CC
 cat >"$work/pinion-curl.cc" <<'CC'
@@ -67,7 +67,7 @@ int main() {
   pinion::PolicyStore store;
   auto pinning = pinion::curl::CurlPinning::Create(store);
   CURL* easy = curl_easy_init();
-  bool ok = pinning && (*pinning)->Attach(easy).ok();
+  bool ok = pinning && (*pinning)->Install(easy).ok();
   curl_easy_cleanup(easy);
   return ok ? 0 : 1;
 }

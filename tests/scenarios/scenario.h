@@ -23,7 +23,7 @@ enum class Stack {
   kCore,       // Evaluate() on the chain a reference OpenSSL validation built
   kCliChain,   // pinion check --chain (offline, --at)
   kCliLive,    // pinion check against the loopback server
-  kOpenSsl,    // Enforcer::InstallOn + PrepareConnection, real handshakes
+  kOpenSsl,    // Enforcer::Install + Prepare, real handshakes
   kCurlEasy,   // CurlPinning::Attach, one easy handle
   kCurlMulti,  // CurlPinning::Attach, easy handles on one multi handle
   kCurlShare,  // CurlPinning::Attach, easy handles sharing connections and sessions

@@ -403,7 +403,7 @@ void ScenarioTest::RunCli(bool live) {
 }
 
 // ---------------------------------------------------------------------------
-// OpenSSL: Enforcer::InstallOn + PrepareConnection, real handshakes, then an
+// OpenSSL: Enforcer::Install + Prepare, real handshakes, then an
 // HTTP request so that TLS 1.3 tickets arrive and late failures show.
 
 int ReturnOne(int, X509_STORE_CTX*) { return 1; }

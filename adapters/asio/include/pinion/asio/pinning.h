@@ -53,7 +53,7 @@ class Pinning {
     return enforcer_->Install(context.native_handle());
   }
   template <typename SslContext>
-  Status InstallOn(SslContext& context) {
+  [[deprecated("use Install")]] Status InstallOn(SslContext& context) {
     return Install(context);
   }
 

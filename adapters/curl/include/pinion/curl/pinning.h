@@ -75,9 +75,9 @@ class CurlPinning {
   std::shared_ptr<const Verdict> VerdictOf(CURL* easy) const;
 
   // The names before the shared vocabulary; removed in 0.3.
-  Status Attach(CURL* easy) { return Install(easy); }
-  void Detach(CURL* easy) { Uninstall(easy); }
-  std::shared_ptr<const Verdict> LastVerdict(CURL* easy) const {
+  [[deprecated("use Install")]] Status Attach(CURL* easy) { return Install(easy); }
+  [[deprecated("use Uninstall")]] void Detach(CURL* easy) { Uninstall(easy); }
+  [[deprecated("use VerdictOf")]] std::shared_ptr<const Verdict> LastVerdict(CURL* easy) const {
     return VerdictOf(easy);
   }
 

@@ -113,14 +113,14 @@ class Enforcer {
   Status Prepare(SSL* ssl, std::string_view host, std::uint16_t port);
 
   // The names before the shared vocabulary; removed in 0.3.
-  Status InstallOn(SSL_CTX* ctx) { return Install(ctx); }
-  Status InstallOn(SSL_CTX* ctx, ContextDefaults defaults) {
+  [[deprecated("use Install")]] Status InstallOn(SSL_CTX* ctx) { return Install(ctx); }
+  [[deprecated("use Install")]] Status InstallOn(SSL_CTX* ctx, ContextDefaults defaults) {
     return Install(ctx, std::move(defaults));
   }
-  Status PrepareConnection(SSL* ssl, std::string_view host, std::uint16_t port) {
+  [[deprecated("use Prepare")]] Status PrepareConnection(SSL* ssl, std::string_view host, std::uint16_t port) {
     return Prepare(ssl, host, port);
   }
-  static std::shared_ptr<const Verdict> GetVerdict(const SSL* ssl) {
+  [[deprecated("use VerdictOf")]] static std::shared_ptr<const Verdict> GetVerdict(const SSL* ssl) {
     return VerdictOf(ssl);
   }
 
