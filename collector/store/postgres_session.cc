@@ -3,8 +3,8 @@
 
 #include <map>
 
-#include "store/sql_session.h"
 #include "pinion/hex.h"
+#include "store/sql_session.h"
 
 namespace pinion::collector {
 namespace {
